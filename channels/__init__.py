@@ -1,0 +1,38 @@
+"""Delivery through Apprise: (channel URL, recipient, message) → one notification → a result.
+
+Knows nothing of the database and never imports Qt or ``console``: the dispatcher gives
+it what to send and stores what comes back. Channel URLs are secrets; everything this
+package shows or logs is Apprise's privacy form of them.
+"""
+
+from channels.deliver import Deliverer, DeliveryResult, DeliveryStatus, Outgoing
+from channels.errors import ChannelAddressError, ChannelError, ChannelURLError
+from channels.render import (
+    SEVERITIES, Rendered, ServiceLimits, call_to_action, notify_type_for, render, service_limits,
+)
+from channels.urls import (
+    KINDS, PERSONAL_KINDS, fill_address, mask_url, target_count, validate_channel_url,
+)
+
+__all__ = [
+    "KINDS",
+    "PERSONAL_KINDS",
+    "SEVERITIES",
+    "ChannelAddressError",
+    "ChannelError",
+    "ChannelURLError",
+    "Deliverer",
+    "DeliveryResult",
+    "DeliveryStatus",
+    "Outgoing",
+    "Rendered",
+    "ServiceLimits",
+    "call_to_action",
+    "fill_address",
+    "mask_url",
+    "notify_type_for",
+    "render",
+    "service_limits",
+    "target_count",
+    "validate_channel_url",
+]

@@ -1,0 +1,253 @@
+"""Per-channel text of one broadcast for one recipient.
+
+Every channel carries the same essentials: drills are labelled ``[EXERCISE]`` in the
+title and at the start of the body, and the personal answer link appears as a raw URL
+on its own line after a short call to action. Email and chat get Markdown; SMS gets a
+plain text of at most 160 characters in which the link is never cut (the text is).
+
+The link is written as a Markdown autolink, ``<https://…>``: Apprise converts Markdown
+to HTML and then HTML to the plain-text part, turning ``<a href=…>words</a>`` into just
+"words"; an autolink's text *is* the URL, so the plain part keeps it. A bare URL would
+not be safe either: tokens are URL-safe base64, and ``…/a/_abc_`` becomes
+``…/a/<em>abc</em>`` in Markdown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from apprise import NotifyBase, NotifyFormat, NotifyType
+
+from channels.errors import ChannelError
+from channels.urls import ADDRESS, SAMPLE_ADDRESSES, fill_address, instantiate
+
+EXERCISE = "[EXERCISE]"
+REMINDER = "Reminder:"
+SMS_MAXLEN = 160
+SMS_TITLE_MAXLEN = 40
+SMS_MIN_TEXT = 40  # below this much message text, list fewer answer options instead
+ELLIPSIS = "…"
+
+# Why critical → FAILURE: Apprise has no "critical" type; its four are info, success,
+# warning and failure, and failure is the one services render most urgently (red
+# colour, error icon, highest priority where a plugin maps type to priority). SUCCESS
+# stays free for an all-clear.
+SEVERITIES: dict[str, NotifyType] = {
+    "info": NotifyType.INFO,
+    "warning": NotifyType.WARNING,
+    "critical": NotifyType.FAILURE,
+}
+
+_MD_LINK = re.compile(r"\[([^\]]+)\]\((\S+?)\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|`)")
+_MD_LINE_MARK = re.compile(r"^\s{0,3}(#{1,6}|>)\s*", re.MULTILINE)
+
+# A first line starting like this is a Markdown block; an inline label would break it.
+_MD_BLOCK_START = re.compile(r"^\s*(#|>|[-*+]\s|\d+[.)]\s|```|~~~|\||<)")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What Apprise is given: title, body and the body's format (an Apprise NotifyFormat value)."""
+
+    title: str
+    body: str
+    body_format: str
+
+
+@dataclass(frozen=True)
+class ServiceLimits:
+    """Size limits a service's Apprise plugin declares.
+
+    Attributes:
+        title_maxlen: 0 when the service has no title (Apprise then puts the title
+            into the body, followed by a line break).
+        body_maxlen: 0 when unknown/unlimited.
+    """
+
+    title_maxlen: int
+    body_maxlen: int
+
+    @classmethod
+    def from_plugin(cls, plugin: NotifyBase) -> ServiceLimits:
+        """Read the limits an instantiated plugin declares (some are per-URL properties)."""
+        return cls(title_maxlen=max(0, int(getattr(plugin, "title_maxlen", 0) or 0)),
+                   body_maxlen=max(0, int(getattr(plugin, "body_maxlen", 0) or 0)))
+
+
+def service_limits(url: str, kind: str | None = None) -> ServiceLimits:
+    """The limits of the service behind a channel URL (a template is filled with a sample).
+
+    Raises:
+        ChannelURLError: Apprise cannot instantiate the URL.
+    """
+    if ADDRESS in url:
+        url = fill_address(url, SAMPLE_ADDRESSES.get(kind or "", SAMPLE_ADDRESSES["email"]))
+    return ServiceLimits.from_plugin(instantiate(url))
+
+
+def notify_type_for(severity: str) -> str:
+    """Apprise NotifyType value for a broadcast severity (info, warning, critical)."""
+    try:
+        return SEVERITIES[severity].value
+    except KeyError:
+        raise ChannelError(
+            f"unknown severity {severity!r} (expected one of: {', '.join(SEVERITIES)})") from None
+
+
+def call_to_action(options: Sequence[str]) -> str:
+    """'Acknowledge' for one option, 'Answer (I'm safe / I need help)' for several."""
+    clean = [" ".join(o.split()) for o in options if o and o.strip()]
+    if not clean:
+        return "Acknowledge"
+    if len(clean) == 1:
+        return clean[0]
+    return f"Answer ({' / '.join(clean)})"
+
+
+def _cut(text: str, room: int) -> str:
+    """``text`` in at most ``room`` characters, ending in an ellipsis when shortened."""
+    if len(text) <= room:
+        return text
+    if room <= len(ELLIPSIS):
+        return ""
+    cut = text[: room - len(ELLIPSIS)]
+    space = cut.rfind(" ")
+    if space >= len(cut) - 15 and space > 0:  # end on a word when that costs little
+        cut = cut[:space]
+    return cut.rstrip() + ELLIPSIS
+
+
+def _title(title: str, exercise: bool, reminder: bool, room: int | None) -> str:
+    core = " ".join(title.split())
+    if reminder:
+        core = f"{REMINDER} {core}" if core else REMINDER[:-1]
+    prefix = f"{EXERCISE} " if exercise else ""
+    if room is not None:
+        core = _cut(core, max(0, room - len(prefix)))
+    return (prefix + core).strip()
+
+
+def render(
+    kind: str, *, title: str, body: str, severity: str, exercise: bool, link: str | None,
+    options: Sequence[str] = ("Acknowledge",), org_name: str = "", reminder: bool = False,
+    service_limits: ServiceLimits | None = None,
+) -> Rendered:
+    """Render one message for one channel kind.
+
+    Args:
+        kind: ``email``, ``chat``, ``group`` (Markdown) or ``sms`` (plain, ≤ 160).
+        title, body: as composed (body is Markdown).
+        severity: info, warning or critical; checked here, mapped by :func:`notify_type_for`.
+        exercise: label the message ``[EXERCISE]`` in the title and the body's first line.
+        link: the personal (or group) answer link, or None for a message without one.
+        options: the answer options, listed in the call to action.
+        org_name: signs Markdown bodies; SMS has no room for it.
+        reminder: a reminder to someone who has not answered.
+        service_limits: the target service's limits, if known; both title and body are
+            kept within them by shortening the text, never the link.
+
+    Raises:
+        ChannelError: unknown kind or severity, or an SMS whose link alone does not fit.
+    """
+    notify_type_for(severity)
+    if kind == "sms":
+        return _render_sms(title=title, body=body, exercise=exercise, link=link, options=options,
+                           reminder=reminder, limits=service_limits)
+    if kind not in ("email", "chat", "group"):
+        raise ChannelError(f"unknown channel kind {kind!r}")
+    return _render_markdown(title=title, body=body, exercise=exercise, link=link, options=options,
+                            org_name=org_name, reminder=reminder, limits=service_limits)
+
+
+def _render_markdown(*, title: str, body: str, exercise: bool, link: str | None,
+                     options: Sequence[str], org_name: str, reminder: bool,
+                     limits: ServiceLimits | None) -> Rendered:
+    title_room = limits.title_maxlen if limits and limits.title_maxlen > 0 else None
+    full_title = _title(title, exercise, reminder, title_room)
+
+    head_parts = []
+    if exercise:
+        head_parts.append(EXERCISE)
+    if reminder:
+        head_parts.append(f"{REMINDER} we have not had your answer yet.")
+    head = " ".join(head_parts)
+    text = body.strip()
+
+    tail = ""
+    if link:
+        tail += f"\n\n{call_to_action(options)}:\n<{link}>"
+    if org_name.strip():
+        tail += f"\n\n— {' '.join(org_name.split())}"
+
+    def assemble(text_part: str) -> str:
+        if not head:
+            return text_part + tail if text_part else tail.lstrip("\n")
+        if not text_part:
+            return head + tail
+        if reminder or _MD_BLOCK_START.match(text_part):
+            return f"{head}\n\n{text_part}{tail}"
+        return f"{head} {text_part}{tail}"
+
+    full = assemble(text)
+    if limits and limits.body_maxlen > 0:
+        room = limits.body_maxlen
+        if limits.title_maxlen <= 0 and full_title:
+            room -= len(full_title) + 4  # Apprise prepends "# title\n" or "title\r\n"
+        if len(full) > room:
+            fixed = len(assemble("x")) - 1
+            if fixed > room:
+                raise ChannelError(f"the service allows {limits.body_maxlen} characters; "
+                                   "the label and link alone need more")
+            full = assemble(_cut(text, room - fixed))
+    return Rendered(full_title, full, NotifyFormat.MARKDOWN.value)
+
+
+def _plain(markdown: str) -> str:
+    """One line of plain text from Markdown, for SMS: no markers, links as "text (url)"."""
+    text = _MD_LINK.sub(r"\1 (\2)", markdown)
+    text = _MD_LINE_MARK.sub("", text)
+    text = _MD_EMPHASIS.sub("", text)
+    return " ".join(text.split())
+
+
+def _render_sms(*, title: str, body: str, exercise: bool, link: str | None, options: Sequence[str],
+                reminder: bool, limits: ServiceLimits | None) -> Rendered:
+    limit = SMS_MAXLEN
+    if limits and limits.body_maxlen > 0:
+        limit = min(limit, limits.body_maxlen)
+    merged = limits is None or limits.title_maxlen <= 0
+    title_room = SMS_TITLE_MAXLEN
+    if not merged and limits is not None:
+        title_room = min(title_room, limits.title_maxlen)
+
+    prefix = f"{EXERCISE} " if exercise else ""
+    text = _plain(body)
+    link_lines = [""] if not link else [
+        f"{call_to_action(options)}: {link}",
+        f"{'Answer' if len([o for o in options if o.strip()]) > 1 else call_to_action(options)}: {link}",
+        link,
+    ]
+    link_lines = list(dict.fromkeys(link_lines))
+
+    titles = list(dict.fromkeys((_title(title, exercise, reminder, title_room), prefix.strip())))
+    # Most complete first: full title, then the shorter calls to action, then a bare title.
+    layouts = []
+    for sms_title in titles:
+        title_cost = len(sms_title) + 2 if merged and sms_title else 0
+        for link_line in link_lines:
+            room = limit - title_cost - (1 if link_line else 0) - len(link_line)
+            if room >= len(prefix.strip()):
+                layouts.append((sms_title, link_line, room))
+    if layouts:
+        wanted = len(prefix) + min(len(text), SMS_MIN_TEXT)
+        sms_title, link_line, room = next((lay for lay in layouts if lay[2] >= wanted),
+                                          max(layouts, key=lambda lay: lay[2]))
+        first = _cut(prefix + text, room) if text else prefix.strip()
+        if exercise and not first.startswith(EXERCISE):
+            first = prefix.strip()
+        sms_body = "\n".join(part for part in (first, link_line) if part)
+        return Rendered(sms_title, sms_body, NotifyFormat.TEXT.value)
+    raise ChannelError(f"the answer link is too long for a {limit}-character SMS")

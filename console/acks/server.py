@@ -1,0 +1,151 @@
+"""Serving the acknowledgement app with waitress, in a background thread.
+
+The desktop app runs the service inside its own process; `serve-acks` runs it
+alone (several instances may share one PostgreSQL). Either way this class owns
+the waitress server, its asyncore loop thread and the app's writer thread, and
+stops them in an order that loses no answer: stop accepting connections, let
+requests in flight finish (their answers commit), close the connections, then
+commit whatever the writer still holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from waitress import wasyncore
+from waitress.server import create_server
+
+from console.acks.errors import AckServerError
+from console.acks.wsgi import AckApp, make_app
+from console.storage import Database
+
+log = logging.getLogger("console.acks")
+
+DEFAULT_THREADS = 48
+"""Request threads: they mostly wait for the group commit, so enough to fill a batch."""
+
+
+class AckServer:
+    """The acknowledgement service on `host:port` (port 0: any free port).
+
+    Args:
+        db: the database.
+        host: address to listen on.
+        port: TCP port; 0 picks a free one (see `url` after `start()`).
+        threads: waitress request threads.
+        trusted_proxy: address of a reverse proxy whose X-Forwarded-For/-Proto to believe
+            (without it the client address is the TCP peer, as it must be for rate limiting).
+        app_options: passed to `make_app` (e.g. a limiter or a recorder).
+    """
+
+    def __init__(self, db: Database, host: str = "127.0.0.1", port: int = 0, *, threads: int = DEFAULT_THREADS,
+                 trusted_proxy: str | None = None, **app_options: Any) -> None:
+        self._db = db
+        self._host = host
+        self._port = port
+        self._threads = threads
+        self._trusted_proxy = trusted_proxy
+        self._app_options = app_options
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._url: str | None = None
+        self.app: AckApp | None = None
+
+    @property
+    def url(self) -> str:
+        """The bound base URL, e.g. http://127.0.0.1:41234 (only while running)."""
+        if self._url is None:
+            raise AckServerError("the acknowledgement service is not running")
+        return self._url
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> str:
+        """Bind, start serving in a background thread, and return the base URL."""
+        if self._thread is not None:
+            return self.url
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth" under a crowd
+        app = make_app(self._db, **self._app_options)
+        proxy: dict[str, Any] = {}
+        if self._trusted_proxy:
+            proxy = {"trusted_proxy": self._trusted_proxy, "trusted_proxy_count": 1,
+                     "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+                     "clear_untrusted_proxy_headers": True}
+        try:
+            server = create_server(app, host=self._host, port=self._port, threads=self._threads, ident="",
+                                   max_request_body_size=64 * 1024, channel_timeout=60, connection_limit=1000,
+                                   **proxy)
+        except OSError as exc:
+            app.close()
+            raise AckServerError(
+                f"cannot listen on {self._host}:{self._port}: {exc.strerror or exc}"
+                + (" (another program uses this port; choose another with --port)" if exc.errno == 98 else "")
+            ) from None
+        except ValueError as exc:  # waitress: unresolvable host and the like
+            app.close()
+            raise AckServerError(f"cannot listen on {self._host}:{self._port}: {exc}") from None
+        self._server, self.app = server, app
+        host = str(server.effective_host)
+        self._url = f"http://{'[' + host + ']' if ':' in host else host}:{server.effective_port}"
+        self._thread = threading.Thread(target=server.run, name="ack-server", daemon=True)
+        self._thread.start()
+        log.info("acknowledgement service listening on %s", self._url)
+        return self._url
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving; requests in flight finish first (up to `timeout` seconds)."""
+        server, thread, app = self._server, self._thread, self.app
+        if server is None or thread is None or app is None:
+            return
+        deadline = time.monotonic() + timeout
+        _in_loop(server, lambda: _stop_accepting(server))
+        dispatcher = server.task_dispatcher
+        while (dispatcher.active_count or dispatcher.queue) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        while any(ch.total_outbufs_len for ch in list(server.active_channels.values())) \
+                and time.monotonic() < deadline:
+            time.sleep(0.02)  # responses still being written out
+        _in_loop(server, lambda: _close_everything(server))
+        thread.join(max(0.5, deadline - time.monotonic()))
+        dispatcher.shutdown(timeout=max(0.5, deadline - time.monotonic()))
+        app.close()
+        self._server = self._thread = self.app = None
+        self._url = None
+        log.info("acknowledgement service stopped")
+
+    def __enter__(self) -> AckServer:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def _in_loop(server: Any, thunk: Any) -> None:
+    """Run `thunk` in the server's loop thread (asyncore objects are not thread-safe)."""
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            thunk()
+        finally:
+            done.set()
+
+    server.trigger.pull_trigger(run)
+    done.wait(5.0)
+
+
+def _stop_accepting(server: Any) -> None:
+    wasyncore.dispatcher.close(server)  # the listening socket only; the trigger stays
+
+
+def _close_everything(server: Any) -> None:
+    for channel in list(server._map.values()):
+        if channel is not server.trigger:
+            channel.close()
+    server.trigger.close()  # the map is now empty: the loop ends

@@ -1,0 +1,70 @@
+"""Appending to the audit log inside the caller's transaction.
+
+Appends are serialised so the chain stays linear with concurrent writers:
+PostgreSQL takes a transaction-scoped advisory lock before reading the tail;
+SQLite write transactions already hold the write lock (`BEGIN IMMEDIATE`, see
+console.storage.database). The tail read under the lock is cached on the
+connection for the rest of that transaction, so a batch of appends costs one
+look-up. A head record (last seq and hash) kept beside the chain lets
+`verify` notice entries deleted from the end.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from console.audit.chain import GENESIS, canonical, details_text, entry_hash, now_text
+from console.models import AuditEntry, Setting
+
+log = logging.getLogger("console.audit")
+
+HEAD_SETTING = "audit.head"
+_LOCK_KEY = 726_002
+_TAIL = "console_audit_tail"
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return "unknown"
+
+
+def append(
+    target: Session | Connection, actor: str, action: str, subject: str, details: dict[str, Any] | None = None
+) -> int:
+    """Append one entry in the current transaction; returns its seq."""
+    conn = target.connection() if isinstance(target, Session) else target
+    seq, prev = _tail(conn)
+    seq += 1
+    time = now_text()
+    body = details or {}
+    digest = entry_hash(prev, canonical(seq, time, actor, action, subject, body))
+    conn.execute(
+        insert(AuditEntry).values(
+            seq=seq, time=time, actor=actor, action=action, subject=subject,
+            details=details_text(body), prev_hash=prev, hash=digest,
+        )
+    )
+    head = f"{seq}:{digest}"
+    if seq == 1:
+        conn.execute(insert(Setting).values(key=HEAD_SETTING, value=head))
+    else:
+        conn.execute(update(Setting).where(Setting.key == HEAD_SETTING).values(value=head))
+    conn.info[_TAIL] = (conn.get_transaction(), seq, digest)
+    return seq
+
+
+def _tail(conn: Connection) -> tuple[int, str]:
+    cached = conn.info.get(_TAIL)
+    if cached is not None and cached[0] is conn.get_transaction():
+        return cached[1], cached[2]
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    row = conn.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    return (row.seq, row.hash) if row else (0, GENESIS)

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m console.bench NAME --help` (fanout, acks, import, gui)."""

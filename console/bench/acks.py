@@ -1,0 +1,291 @@
+"""`python -m console.bench acks`: a whole company answering within a minute.
+
+Starts the acknowledgement service on a temporary SQLite database with one
+broadcast to N recipients, then a SEPARATE load process (asyncio, raw HTTP/1.1
+keep-alive sockets, requests pre-built) fires N POSTs (each recipient answers
+once) and N GETs at the given concurrency. Run twice in the same process:
+the naive baseline (one SQLAlchemy ORM transaction per request, in the request
+thread) and the real service (group commit). Both must end with exactly N
+answers and N audit entries, and an intact audit chain. The load process's own
+CPU use is printed: it is not the bottleneck while well under one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet
+from sqlalchemy import func, select
+
+from console import audit
+from console.acks.errors import RecipientGone
+from console.acks.formcheck import load_form_check
+from console.acks.lookup import is_late
+from console.acks.recorder import AUDIT_ACTION, AnswerRequest, GroupCommitRecorder, Outcome
+from console.acks.server import DEFAULT_THREADS, AckServer
+from console.acks.tokens import hash_token
+from console.broadcast.send import SAFETY_CHECK, BroadcastRequest, create_broadcast
+from console.channelstore import save_channel
+from console.directory.csvimport import parse_csv, write_rows
+from console.models import AuditEntry, Broadcast, GroupLink, Incident, Recipient, utcnow
+from console.storage import Database
+from console.storage.secrets import SecretBox
+
+ACTOR = "bench"
+MAIL_URL = "mailto://127.0.0.1:2525?from=a@example.org&to={address}"
+GROUP_URL = "json://127.0.0.1:9/ops-room"
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """A broadcast ready to be answered: its id and the raw link tokens (email -> token)."""
+
+    broadcast_id: int
+    tokens: dict[str, str]
+    group_token: str | None
+
+
+def seed_broadcast(db: Database, recipients: int, *, options: tuple[str, ...] = SAFETY_CHECK,
+                   title: str = "Fire alarm at the Leeds office", body: str = "Leave the building **now**.",
+                   severity: str = "critical", exercise: bool = False, group_post: bool = False,
+                   domain: str = "example.org") -> Seeded:
+    """Contacts, a mail channel (and a group channel) and one broadcast, through the real services.
+
+    Nothing is sent: the deliveries stay in the outbox.
+    """
+    box = db.secrets
+    csv_text = "name,email,phone,groups\n" + "".join(
+        f"Person {i},person{i}@{domain},,\n" for i in range(recipients))
+    rows, _ignored = parse_csv(csv_text.encode(), "bench.csv")
+    with db.write() as session:
+        write_rows(session, rows, ACTOR, "bench.csv")
+        save_channel(session, box, ACTOR, name="Mail", kind="email", url=MAIL_URL)
+        if group_post:
+            save_channel(session, box, ACTOR, name="Ops room", kind="group", url=GROUP_URL, group="all")
+        result = create_broadcast(session, box, BroadcastRequest(
+            title=title, body=body, groups=["all"], severity=severity, options=list(options), exercise=exercise,
+        ), ACTOR)
+    with db.read() as session:
+        sealed = session.execute(select(Recipient.email, Recipient.token_sealed)
+                                 .where(Recipient.broadcast_id == result.broadcast_id)).all()
+        group = session.scalar(select(GroupLink.token_sealed).where(GroupLink.broadcast_id == result.broadcast_id))
+    tokens = {email: box.open(token) for email, token in sealed}
+    return Seeded(result.broadcast_id, tokens, box.open(group) if group is not None else None)
+
+
+class OrmRecorder:
+    """The naive baseline: one ORM write transaction per request, in the request's thread."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    @property
+    def alive(self) -> bool:
+        return True
+
+    def record(self, request: AnswerRequest, timeout: float = 30.0) -> Outcome:
+        with self._db.write() as session:
+            recipient = session.get(Recipient, request.recipient_id)
+            if recipient is None:
+                raise RecipientGone(f"recipient {request.recipient_id} no longer exists")
+            broadcast = session.get_one(Broadcast, recipient.broadcast_id)
+            incident = session.get_one(Incident, broadcast.incident_id)
+            previous, now = recipient.answer, utcnow()
+            late = is_late(broadcast.state, incident.state, broadcast.kind)
+            recipient.answer, recipient.answered_at, recipient.answer_late = request.answer, now, late
+            seq = audit.append(session, recipient.email, AUDIT_ACTION, f"broadcast {broadcast.id}", {
+                "recipient": recipient.id, "email": recipient.email, "answer": request.answer,
+                "previous": previous, "time": now.isoformat(timespec="microseconds"), "late": late,
+                "client": request.client, "via": request.via,
+            })
+            return Outcome(recipient.id, broadcast.id, request.answer, previous, now, late, seq)
+
+
+# --- the load process -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests: int
+    seconds: float
+    latencies: list[float]
+    statuses: dict[int, int]
+    cpu_seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+def _load_process(host: str, port: int, requests: list[bytes], concurrency: int, out: Any) -> None:
+    out.send(asyncio.run(_fire(host, port, requests, concurrency)))
+    out.close()
+
+
+async def _fire(host: str, port: int, requests: list[bytes], concurrency: int) -> LoadResult:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    pending = iter(requests)
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            for raw in pending:
+                start = time.perf_counter()
+                writer.write(raw)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head[9:12])
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                if length:
+                    await reader.readexactly(length)
+                latencies.append(time.perf_counter() - start)
+                statuses[status] = statuses.get(status, 0) + 1
+        finally:
+            writer.close()
+
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    return LoadResult(len(requests), time.perf_counter() - wall0, latencies, statuses, time.process_time() - cpu0)
+
+
+def run_load(url: str, requests: list[bytes], concurrency: int) -> tuple[LoadResult, float]:
+    """Fire `requests` from a separate process; returns its result and this process's CPU seconds."""
+    parts = urlsplit(url)
+    ctx = multiprocessing.get_context("spawn")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_load_process, args=(parts.hostname, parts.port, requests, concurrency, sender))
+    cpu0 = time.process_time()
+    proc.start()
+    sender.close()
+    result: LoadResult = receiver.recv()
+    proc.join()
+    return result, time.process_time() - cpu0
+
+
+def post_request(host: str, token: str, answer: str, check: str) -> bytes:
+    from urllib.parse import urlencode
+
+    body = urlencode({"check": check, "answer": answer}).encode()
+    return (f"POST /a/{token} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+def get_request(host: str, token: str) -> bytes:
+    return f"GET /a/{token} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+
+
+# --- one variant, and the report --------------------------------------------------------
+
+@dataclass(frozen=True)
+class VariantResult:
+    name: str
+    post: LoadResult
+    post_server_cpu: float
+    get: LoadResult
+    get_server_cpu: float
+    answers: int
+    audit_entries: int
+    chain: str
+    batches: int | None
+
+
+def run_variant(name: str, workdir: Path, recipients: int, concurrency: int, threads: int,
+                naive: bool) -> VariantResult:
+    db = Database(f"sqlite:///{workdir / (name.replace(' ', '-') + '.db')}", secrets=SecretBox(Fernet.generate_key(), "bench"))
+    seeded = seed_broadcast(db, recipients)
+    check = load_form_check(db)
+    recorder: Any = OrmRecorder(db) if naive else GroupCommitRecorder(db)
+    server = AckServer(db, threads=threads, recorder=recorder)
+    url = server.start()
+    host = urlsplit(url).netloc
+    try:
+        options = SAFETY_CHECK
+        posts = [post_request(host, t, options[i % 2], check.value(hash_token(t)))
+                 for i, t in enumerate(seeded.tokens.values())]
+        post, post_cpu = run_load(url, posts, concurrency)
+        gets = [get_request(host, t) for t in seeded.tokens.values()]
+        get, get_cpu = run_load(url, gets, concurrency)
+    finally:
+        server.stop()
+    with db.read() as session:
+        answers = session.scalar(select(func.count()).where(Recipient.broadcast_id == seeded.broadcast_id,
+                                                            Recipient.answer.is_not(None))) or 0
+        entries = session.scalar(select(func.count()).where(AuditEntry.action == AUDIT_ACTION)) or 0
+        chain = audit.verify(session).message()
+    db.dispose()
+    batches = recorder.batches if isinstance(recorder, GroupCommitRecorder) else None
+    return VariantResult(name, post, post_cpu, get, get_cpu, answers, entries, chain, batches)
+
+
+def _row(label: str, r: LoadResult, server_cpu: float) -> str:
+    errors = sum(n for s, n in r.statuses.items() if s != 200)
+    return (f"{label:<34}{r.rate:>8.0f}{r.percentile(50):>9.1f}{r.percentile(99):>9.1f}"
+            f"{max(r.latencies) * 1000:>9.1f}{errors:>8}{server_cpu / r.seconds:>9.0%}{r.cpu_seconds / r.seconds:>9.0%}")
+
+
+def report(results: list[VariantResult], recipients: int, concurrency: int, threads: int) -> bool:
+    print(f"acks benchmark: {recipients} recipients, concurrency {concurrency}, SQLite (WAL), "
+          f"waitress {threads} threads, {os.cpu_count()} CPUs")
+    print(f"{'':<34}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}{'server':>9}{'load':>9}")
+    ok = True
+    for v in results:
+        print(_row(f"POST {v.name}", v.post, v.post_server_cpu))
+        print(_row(f"GET  {v.name}", v.get, v.get_server_cpu))
+        extra = f", {v.batches} commits ({recipients / v.batches:.1f} answers each)" if v.batches else ""
+        print(f"  {v.name}: answers in database {v.answers} of {recipients}, audit entries {v.audit_entries}, "
+              f"chain {v.chain}{extra}")
+        errors = sum(n for s, n in v.post.statuses.items() if s != 200) + \
+            sum(n for s, n in v.get.statuses.items() if s != 200)
+        ok = ok and errors == 0 and v.answers == recipients and v.audit_entries == recipients \
+            and v.chain.startswith("OK")
+    print("(server / load: CPU used by the server process / the load process, as a share of one core)")
+    best = results[-1]
+    p_ok = best.post.rate >= 1500 and best.post.percentile(99) < 100
+    g_ok = best.get.rate >= 2000
+    print(f"goal POST >= 1500/s with p99 < 100 ms: {'met' if p_ok else 'NOT met'} "
+          f"({best.post.rate:.0f}/s, p99 {best.post.percentile(99):.1f} ms); "
+          f"goal GET >= 2000/s: {'met' if g_ok else 'NOT met'} ({best.get.rate:.0f}/s); "
+          f"speed-up over the baseline: {best.post.rate / results[0].post.rate:.1f}x" if len(results) > 1 else "")
+    print("counts exact: " + ("yes" if ok else "NO"))
+    return ok
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m console.bench acks", description=__doc__.splitlines()[0])
+    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="waitress request threads")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the naive ORM baseline")
+    args = parser.parse_args(argv)
+    if args.recipients < 1 or args.concurrency < 1:
+        parser.error("--recipients and --concurrency must be at least 1")
+    with tempfile.TemporaryDirectory(prefix="acks-bench-") as tmp:
+        results = []
+        if not args.no_baseline:
+            results.append(run_variant("naive ORM per request", Path(tmp), args.recipients, args.concurrency,
+                                       args.threads, naive=True))
+        results.append(run_variant("group commit", Path(tmp), args.recipients, args.concurrency, args.threads,
+                                   naive=False))
+    return 0 if report(results, args.recipients, args.concurrency, args.threads) else 1
+

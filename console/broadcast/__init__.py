@@ -1,0 +1,1 @@
+"""Broadcasts: audience resolution, the send service, the outbox dispatcher, reminders (no Qt)."""

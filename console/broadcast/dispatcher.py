@@ -1,0 +1,290 @@
+"""The dispatcher: claim pending deliveries, send them through channels/, record results.
+
+Three kinds of thread, so the database and the network never wait on each
+other: one claimer fills a bounded work queue from the outbox, N senders each
+own a `channels.Deliverer` (per-thread reuse is what makes Apprise fast, see
+channels.fast), and one recorder writes results in batches, each batch one
+transaction with its audit entries. Retries go back to the outbox with a
+later `next_attempt_at`, so a restart loses nothing.
+
+Signals (callbacks, plain Python; the GUI bridges them to Qt):
+    on_recorded(list[Outcome]): after each committed batch of results.
+    on_finished(list[int]): broadcasts whose last delivery was just recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from channels import Deliverer, DeliveryStatus, Outgoing, fill_address, notify_type_for, render
+from console import settings
+from console.acks.tokens import ack_link, group_link
+from console.broadcast import outbox
+from console.broadcast.outbox import Claimed, Outcome
+from console.broadcast.ratelimit import RateLimits
+from console.models import Broadcast, Channel, GroupLink, Recipient
+from console.storage import Database
+
+log = logging.getLogger("console.broadcast.dispatcher")
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    workers: int = 4
+    batch: int = 200
+    max_attempts: int = 5
+    retry_base: float = 2.0
+    lease_seconds: float = 300.0
+    idle_poll: float = 0.25
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+
+    @classmethod
+    def from_settings(cls, db: Database, **overrides: float) -> DispatchConfig:
+        with db.read() as session:
+            values = settings.get_all(session)
+        base = cls(workers=values["dispatch.workers"], max_attempts=values["dispatch.max_attempts"],
+                   retry_base=values["dispatch.retry_base_seconds"])
+        return cls(**{**base.__dict__, **overrides})  # type: ignore[arg-type]
+
+
+@dataclass
+class _Job:
+    claimed: Claimed
+    outgoing: Outgoing | None
+    error: str | None = None
+
+
+@dataclass
+class _Context:
+    """Per-claim read-only data: settings and the broadcasts of the batch."""
+
+    org_name: str
+    public_url: str
+    broadcasts: dict[int, Broadcast] = field(default_factory=dict)
+
+
+class Dispatcher:
+    def __init__(
+        self, db: Database, config: DispatchConfig | None = None, *,
+        on_recorded: Callable[[list[Outcome]], None] | None = None,
+        on_finished: Callable[[list[int]], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.config = config or DispatchConfig()
+        self.me = outbox.worker_identity()
+        self.on_recorded = on_recorded
+        self.on_finished = on_finished
+        # Claim only a little ahead of the senders: rows held in memory here are rows
+        # another dispatcher process cannot take.
+        self._jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=max(16, self.config.workers * 8))
+        self._results: queue.Queue[Outcome | None] = queue.Queue()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._limits = RateLimits()
+        self._channel_cache: dict[int, tuple[str, str, float | None]] = {}
+
+    # -- life cycle -------------------------------------------------------------------
+    def start(self) -> Dispatcher:
+        """Recover abandoned sends, then start the threads."""
+        self._box = self.db.secrets  # checks the key in its own transaction, before any other opens
+        with self.db.write() as session:
+            requeued = outbox.recover(session.connection(), self.me, self.config.lease_seconds)
+        if requeued:
+            log.warning("requeued %d deliveries left in 'sending' by a stopped dispatcher", requeued)
+        self._spawn("claimer", self._claim_loop)
+        for i in range(self.config.workers):
+            self._spawn(f"sender-{i}", self._send_loop)
+        self._spawn("recorder", self._record_loop)
+        return self
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=f"dispatch-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def wake(self) -> None:
+        """New work was written: claim now rather than at the next poll."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop claiming, let in-flight sends finish and be recorded, then return."""
+        self._stop.set()
+        self._wake.set()
+        claimer, *rest = self._threads or [None]
+        if claimer is not None:
+            claimer.join(timeout)
+        senders = [t for t in rest if t.name.startswith("dispatch-sender")]
+        for _ in senders:
+            self._jobs.put(None)
+        for t in senders:
+            t.join(timeout)
+        self._results.put(None)
+        for t in rest:
+            t.join(timeout)
+        self._threads = []
+
+    def run_until_done(self, broadcast_id: int | None = None, *, poll: float = 0.1,
+                       timeout: float | None = None) -> bool:
+        """Block until nothing is pending or sending (for one broadcast, or at all)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self.db.read() as session:
+                if outbox.open_work(session, broadcast_id) == 0:
+                    return True
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(poll)
+
+    # -- claimer ----------------------------------------------------------------------
+    def _claim_loop(self) -> None:
+        last_recover = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                claimed = self._claim_batch()
+            except Exception:  # the database may be briefly unreachable: keep the dispatcher alive
+                log.exception("claiming deliveries failed; retrying")
+                claimed = 0
+            if time.monotonic() - last_recover > self.config.lease_seconds / 4:
+                last_recover = time.monotonic()
+                self._recover_quietly()
+            if not claimed:
+                self._wake.wait(self.config.idle_poll)
+                self._wake.clear()
+
+    def _recover_quietly(self) -> None:
+        try:
+            with self.db.write() as session:
+                outbox.recover(session.connection(), self.me, self.config.lease_seconds)
+        except Exception:
+            log.exception("recovering abandoned deliveries failed")
+
+    def _claim_batch(self) -> int:
+        room = self._jobs.maxsize - self._jobs.qsize()
+        if room < self._jobs.maxsize // 2:
+            time.sleep(0.005)
+            return 1
+        with self.db.write() as session:
+            claimed = outbox.claim(session.connection(), self.me, min(room, self.config.batch))
+            if not claimed:
+                return 0
+            jobs = self._prepare(session, claimed)
+        for job in jobs:
+            self._jobs.put(job)
+        return len(jobs)
+
+    def _prepare(self, session, claimed: list[Claimed]) -> list[_Job]:  # type: ignore[no-untyped-def]
+        values = settings.get_all(session)
+        ctx = _Context(org_name=values["org.name"], public_url=values["ack.public_url"])
+        box = self._box
+        for bid in {c.broadcast_id for c in claimed} - ctx.broadcasts.keys():
+            b = session.get(Broadcast, bid)
+            if b is not None:
+                ctx.broadcasts[bid] = b
+        for cid in {c.channel_id for c in claimed}:
+            if cid not in self._channel_cache:
+                ch = session.get(Channel, cid)
+                if ch is not None:
+                    self._channel_cache[cid] = (ch.kind, box.open(ch.url_sealed), ch.rate_per_sec)
+        tokens = _tokens(session, claimed)
+        jobs = []
+        for c in claimed:
+            try:
+                jobs.append(_Job(c, self._outgoing(ctx, c, box.open(tokens[c]) if c in tokens else None)))
+            except Exception as exc:  # a broken row must not stop the others
+                log.exception("cannot prepare delivery %d", c.id)
+                jobs.append(_Job(c, None, f"cannot prepare the message: {exc}"))
+        return jobs
+
+    def _outgoing(self, ctx: _Context, c: Claimed, token: str | None) -> Outgoing:
+        b = ctx.broadcasts[c.broadcast_id]
+        kind, url, _rate = self._channel_cache[c.channel_id]
+        if token is None:
+            raise ValueError("the delivery has no link token")
+        link = group_link(ctx.public_url, token) if c.group_link_id else ack_link(ctx.public_url, token)
+        rendered = render(kind, title=b.title, body=b.body, severity=b.severity, exercise=b.exercise, link=link,
+                          options=tuple(b.options), org_name=ctx.org_name, reminder=c.reminder)
+        target = fill_address(url, c.address) if c.address is not None and kind != "group" else url
+        return Outgoing(url=target, kind=kind, rendered=rendered, notify_type=notify_type_for(b.severity),
+                        address=c.address if kind != "group" else None)
+
+    # -- senders ----------------------------------------------------------------------
+    def _send_loop(self) -> None:
+        deliverer = Deliverer(connect_timeout=self.config.connect_timeout, read_timeout=self.config.read_timeout)
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            if job.outgoing is None:
+                self._results.put(Outcome(job.claimed, False, job.error, "", 0.0))
+                continue
+            _kind, _url, rate = self._channel_cache[job.claimed.channel_id]
+            if rate:
+                self._limits.acquire(job.claimed.channel_id, rate)
+            result = deliverer.send(job.outgoing)
+            self._results.put(Outcome(job.claimed, result.status is DeliveryStatus.OK, result.error, result.target,
+                                      result.duration, result.status is DeliveryStatus.TIMED_OUT))
+
+    # -- recorder ---------------------------------------------------------------------
+    def _record_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            batch: list[Outcome] = []
+            first = self._results.get()
+            if first is None:
+                stopping = True
+            else:
+                batch.append(first)
+                deadline = time.monotonic() + 0.05
+                while len(batch) < self.config.batch:
+                    try:
+                        item = self._results.get(timeout=max(0.0, deadline - time.monotonic()))
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        stopping = True
+                        break
+                    batch.append(item)
+            if batch:
+                self._record(batch)
+
+    def _record(self, batch: list[Outcome]) -> None:
+        for attempt in range(1, 6):
+            try:
+                with self.db.write() as session:
+                    conn = session.connection()
+                    touched = outbox.record(conn, self.me, batch, self.config.max_attempts, self.config.retry_base)
+                    finished = outbox.finish_broadcasts(conn, touched)
+                break
+            except Exception:
+                log.exception("recording %d results failed (attempt %d)", len(batch), attempt)
+                time.sleep(0.5 * attempt)
+        else:
+            return  # rows stay 'sending'; their lease brings them back (at-least-once)
+        if self.on_recorded:
+            self.on_recorded(batch)
+        if finished and self.on_finished:
+            self.on_finished(finished)
+
+
+def _tokens(session, claimed: list[Claimed]) -> dict[Claimed, bytes]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    rids = {c.recipient_id for c in claimed if c.recipient_id}
+    gids = {c.group_link_id for c in claimed if c.group_link_id}
+    sealed_r = dict(session.execute(select(Recipient.id, Recipient.token_sealed)
+                                    .where(Recipient.id.in_(rids))).all()) if rids else {}
+    sealed_g = dict(session.execute(select(GroupLink.id, GroupLink.token_sealed)
+                                    .where(GroupLink.id.in_(gids))).all()) if gids else {}
+    out = {}
+    for c in claimed:
+        sealed = sealed_r.get(c.recipient_id) if c.recipient_id else sealed_g.get(c.group_link_id)
+        if sealed is not None:
+            out[c] = sealed
+    return out

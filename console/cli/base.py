@@ -1,0 +1,54 @@
+"""What every command shares: the parser class, the database, output, error words."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from console.storage import Database
+
+PROG = "crisis-console"
+
+
+class CliUsageError(Exception):
+    """Raised instead of argparse's exit so main() prints one line and exits 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake in one line, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliUsageError(f"{self.prog}: {message} (see --help)")
+
+
+def add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """--db and --actor, accepted before or after the subcommand's name."""
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--db", metavar="URL", default=default,
+                        help="database URL (else env CRISIS_CONSOLE_DB, else the SQLite file in the user data dir)")
+    parser.add_argument("--actor", metavar="NAME", default=default,
+                        help="who is acting, for the audit log (default: the OS user)")
+
+
+def open_db(args: argparse.Namespace) -> Database:
+    from console.storage import open_database
+
+    return open_database(args.db)
+
+
+def actor(args: argparse.Namespace) -> str:
+    from console.audit import default_actor
+
+    return args.actor or default_actor()
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def fail(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)

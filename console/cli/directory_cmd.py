@@ -1,0 +1,73 @@
+"""`contacts import|list`, `groups list`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from console.cli.base import actor, add_common, open_db, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    contacts = sub.add_parser("contacts", help="the directory of people")
+    add_common(contacts, top=False)
+    csub = contacts.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(contacts))
+    imp = csub.add_parser("import", help="import or update contacts from a CSV file (all or nothing)",
+                          description="Header: name,email,phone,groups (groups split by ';'). "
+                                      "Existing contacts are matched by email and updated.")
+    add_common(imp, top=False)
+    imp.add_argument("file", type=Path, metavar="FILE.csv")
+    imp.set_defaults(handler=import_contacts)
+    lst = csub.add_parser("list", help="list contacts")
+    add_common(lst, top=False)
+    lst.add_argument("--json", action="store_true", help="machine-readable output")
+    lst.set_defaults(handler=list_contacts)
+
+    groups = sub.add_parser("groups", help="groups of contacts")
+    add_common(groups, top=False)
+    gsub = groups.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(groups))
+    glst = gsub.add_parser("list", help="list groups with member counts and group channels")
+    add_common(glst, top=False)
+    glst.add_argument("--json", action="store_true", help="machine-readable output")
+    glst.set_defaults(handler=list_groups)
+
+
+def import_contacts(args: argparse.Namespace) -> int:
+    from console.directory.csvimport import import_file
+
+    db = open_db(args)
+    with db.write() as session:
+        report = import_file(session, args.file, actor(args))
+    if report.ignored_columns:
+        print(f"{args.file}:1: ignored columns: {', '.join(report.ignored_columns)}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def list_contacts(args: argparse.Namespace) -> int:
+    from console.directory.service import list_contacts as rows
+
+    with open_db(args).read() as session:
+        contacts = rows(session)
+    if args.json:
+        print_json([c.as_json() for c in contacts])
+        return 0
+    for c in contacts:
+        print(f"{c.id:>6}  {c.name:<30} {c.email:<35} {c.phone or '':<16} {', '.join(c.groups)}")
+    print(f"{len(contacts)} contacts")
+    return 0
+
+
+def list_groups(args: argparse.Namespace) -> int:
+    from console.directory.service import list_groups as rows
+
+    with open_db(args).read() as session:
+        groups = rows(session)
+    if args.json:
+        print_json([g.as_json() for g in groups])
+        return 0
+    for g in groups:
+        channels = f"  channels: {', '.join(g.channels)}" if g.channels else ""
+        print(f"{g.id:>4}  {g.name:<30} {g.members:>7} members{channels}")
+    return 0

@@ -1,0 +1,1 @@
+"""Directory: contacts, groups, CSV import (no Qt)."""

@@ -1,0 +1,74 @@
+"""Checking and normalising contact fields (email case, E.164 phones)."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+from console.errors import UserError
+
+
+class ContactFieldError(UserError):
+    """A contact field that cannot be accepted; the message names the field."""
+
+
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+
+def normalise_email(value: str) -> str:
+    email = value.strip()
+    if not email:
+        raise ContactFieldError("email is missing")
+    if len(email) > 254 or not _EMAIL.match(email) or ".." in email:
+        raise ContactFieldError(f"email {email!r} is not a valid address")
+    return email.lower()
+
+
+def normalise_phone(value: str, region: str | None = None) -> str | None:
+    """E.164 when the number carries a country code or a default region is set.
+
+    A number without either is kept as typed (digits only): it may still work
+    on a local SMS gateway, and guessing a country would be worse.
+    """
+    raw = value.strip()
+    if not raw:
+        return None
+    if raw.startswith("00"):
+        raw = "+" + raw[2:]
+    if not raw.startswith("+") and region is None:
+        digits = re.sub(r"[\s().-]", "", raw)
+        if not digits.isdigit() or not 3 <= len(digits) <= 15:
+            raise ContactFieldError(f"phone {value.strip()!r} is not a phone number")
+        return digits
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise ContactFieldError(f"phone {value.strip()!r} is not a phone number") from None
+    if not phonenumbers.is_possible_number(number):
+        raise ContactFieldError(f"phone {value.strip()!r} has the wrong number of digits")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_name(value: str) -> str:
+    name = " ".join(value.split())
+    if not name:
+        raise ContactFieldError("name is missing")
+    if len(name) > 200:
+        raise ContactFieldError("name is longer than 200 characters")
+    return name
+
+
+def split_groups(value: str) -> list[str]:
+    """Groups split by ';', trimmed, empty parts dropped, order kept, no repeats."""
+    seen: dict[str, None] = {}
+    for part in value.split(";"):
+        name = " ".join(part.split())
+        if name:
+            if len(name) > 200:
+                raise ContactFieldError(f"group name {name[:20]!r}… is longer than 200 characters")
+            seen.setdefault(name, None)
+    return list(seen)

@@ -1,0 +1,138 @@
+"""Builds the desktop application's objects and wires their signals: the only place that does.
+
+Everything else receives what it needs through its constructor: the database,
+the actor (for the audit log), the TaskRunner for blocking work and the Bridge
+for events.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from console import settings
+from console.audit import default_actor
+from console.errors import ConsoleError
+from console.gui.bridge import Bridge
+from console.gui.mainwindow import MainWindow, Page
+from console.gui.prefs import APPLICATION, ORGANIZATION, Preferences
+from console.gui.services import Services
+from console.gui.tasks import TaskRunner
+from console.gui.theme import ThemeController
+from console.gui.views.audit import AuditView
+from console.gui.views.broadcasts import BroadcastsView
+from console.gui.views.channels import ChannelsView
+from console.gui.views.compose import ComposeView
+from console.gui.views.directory import DirectoryView
+from console.gui.views.settings import SettingsView
+from console.gui.views.templates import TemplatesView
+from console.storage import Database, open_database
+
+log = logging.getLogger("console.gui")
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("app", text)
+
+
+def application() -> QApplication:
+    """The QApplication, created with the names QSettings and the window system use."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName(_tr("Crisis Console"))
+    app.setDesktopFileName(APPLICATION)
+    return app
+
+
+def build(db: Database, actor: str, *, embedded_services: bool = True,
+          prefs: Preferences | None = None) -> tuple[MainWindow, Services]:
+    """Create and wire the window, its views and the embedded services (started in the background).
+
+    Args:
+        db: the open database.
+        actor: who acts, for the audit log.
+        embedded_services: start the dispatcher and acknowledgement service (subject to their settings).
+        prefs: desktop preferences (default: the user's QSettings).
+    """
+    app = application()
+    prefs = prefs or Preferences()
+    theme = ThemeController(app, prefs)
+    theme.apply()
+    tasks = TaskRunner()
+    bridge = Bridge()
+    services = Services(db, bridge, tasks, embedded=embedded_services)
+
+    compose = ComposeView(db, actor, tasks, bridge)
+    broadcasts = BroadcastsView(db, actor, tasks, bridge)
+    pages = [
+        Page("compose", _tr("Compose"), "compose", compose),
+        Page("broadcasts", _tr("Broadcasts"), "broadcasts", broadcasts),
+        Page("directory", _tr("Directory"), "directory", DirectoryView(db, actor, tasks, bridge)),
+        Page("channels", _tr("Channels"), "channels", ChannelsView(db, actor, tasks, bridge)),
+        Page("templates", _tr("Templates"), "templates", TemplatesView(db, actor, tasks, bridge)),
+        Page("audit", _tr("Audit log"), "audit", AuditView(db, actor, tasks, bridge)),
+        Page("settings", _tr("Settings"), "settings", SettingsView(db, actor, tasks, bridge, theme)),
+    ]
+    window = MainWindow(pages, db.display_url, prefs)
+    for owned in (tasks, bridge, services, theme):
+        owned.setParent(window)
+
+    def show_broadcast(broadcast_id: int) -> None:
+        window.show_page("broadcasts")
+        broadcasts.select_broadcast(broadcast_id)
+
+    def load_org_name() -> None:
+        def work() -> str:
+            with db.read() as session:
+                return str(settings.get(session, "org.name"))
+
+        tasks.run(work, window.set_org_name, lambda _exc: None)
+
+    bridge.broadcast_created.connect(lambda _id: services.wake())
+    bridge.broadcast_created.connect(show_broadcast)
+    bridge.status_message.connect(window.show_message)
+    bridge.data_changed.connect(lambda kind: load_org_name() if kind == "settings" else None)
+    tasks.busy_changed.connect(window.status.set_busy)
+    tasks.unhandled.connect(window.show_message)
+    services.state_changed.connect(window.status.set_services)
+    load_org_name()
+    services.start()
+    return window, services
+
+
+def run(db_url: str | None, demo: bool, actor: str | None) -> int:
+    """`crisis-console gui`: open the database (or the demo), show the window, run until it closes."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app = application()
+    setup = None
+    try:
+        if demo:
+            from console.gui.demo import prepare_demo  # the demo's mail sink needs aiosmtpd
+
+            setup = prepare_demo()
+            db = setup.db
+        else:
+            db = open_database(db_url)
+        db.secrets  # noqa: B018 - a wrong key is said now, not at the first send
+    except ConsoleError as exc:
+        QMessageBox.critical(None, _tr("Crisis Console"), str(exc))
+        return 1
+    window, services = build(db, actor or default_actor())
+    app.aboutToQuit.connect(services.stop)
+    window.restore()
+    window.show()
+    if setup is not None:
+        app.aboutToQuit.connect(setup.close)
+        setup.show_inbox()
+        for note in setup.notes:
+            window.show_message(note)
+    status = app.exec()
+    db.dispose()
+    return status

@@ -1,0 +1,89 @@
+"""The audit log as a table that fetches more pages as the view scrolls."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+
+from console.audit.search import AuditRow
+from console.gui.models.table import RowTableModel
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def local_time(text: str) -> str:
+    """The log's UTC text as local time, to the second."""
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+class AuditModel(RowTableModel):
+    """Audit entries newest first, in the order the query returns them (no client sort).
+
+    Signals:
+        more_wanted(int): the view scrolled to the end; load the page before this seq.
+    """
+
+    more_wanted = Signal(int)
+    SEQ, TIME, ACTOR, ACTION, SUBJECT, DETAILS = range(6)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._complete = True
+        self._loading = False
+
+    def headers(self) -> list[str]:
+        return [self.tr("Seq"), self.tr("Time"), self.tr("Actor"), self.tr("Action"), self.tr("Subject"),
+                self.tr("Details")]
+
+    def display(self, row: AuditRow, column: int) -> str:
+        if column == self.SEQ:
+            return str(row.seq)
+        if column == self.TIME:
+            return local_time(row.time)
+        return str((row.actor, row.action, row.subject, row.details)[column - self.ACTOR])
+
+    def tooltip(self, row: AuditRow, column: int) -> str | None:
+        if column == self.TIME:
+            return row.time
+        return row.details if column == self.DETAILS else None
+
+    def alignment(self, column: int) -> Qt.AlignmentFlag | None:
+        return Qt.AlignmentFlag.AlignRight if column == self.SEQ else None
+
+    @classmethod
+    def search_text(cls, row: AuditRow) -> str:
+        return ""
+
+    # -- paging ---------------------------------------------------------------------
+    def start(self, rows: list[AuditRow], complete: bool) -> None:
+        """The first page of a new query."""
+        self._complete, self._loading = complete, False
+        self.set_rows(rows, [""] * len(rows))
+
+    def add_page(self, rows: list[AuditRow], complete: bool) -> None:
+        self._complete, self._loading = complete, False
+        self.append_rows(rows)
+
+    def page_failed(self) -> None:
+        self._loading = False
+        self._complete = True
+
+    @property
+    def complete(self) -> bool:
+        return self._complete
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and not self._complete and not self._loading and bool(self._rows)
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if self.canFetchMore(parent):
+            self._loading = True
+            self.more_wanted.emit(self._rows[-1].seq)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """The log keeps its own order (newest first)."""

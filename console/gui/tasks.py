@@ -1,0 +1,111 @@
+"""Running blocking work off the GUI thread and handing results back to it.
+
+A job is a plain callable run by a QRunnable on the runner's own QThreadPool;
+its result or exception comes back through a queued signal, so `done` and
+`failed` always run on the GUI thread and may touch widgets. The job itself
+must not.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRunnable, QThreadPool, Signal, Slot
+
+from console.errors import ConsoleError
+
+log = logging.getLogger("console.gui.tasks")
+
+T = TypeVar("T")
+
+
+def describe(exc: BaseException) -> str:
+    """Words for a person: our own errors say what is wrong; others get their type named."""
+    if isinstance(exc, ConsoleError):
+        return str(exc)
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class _Job(QRunnable):
+    def __init__(self, runner: TaskRunner, key: int, fn: Callable[[], Any]) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self._runner = runner
+        self._key = key
+        self._fn = fn
+
+    def run(self) -> None:
+        try:
+            result = self._fn()
+        except Exception as exc:  # noqa: BLE001 - every failure goes back to the GUI thread
+            if not isinstance(exc, ConsoleError):
+                log.error("background task failed", exc_info=exc)
+            self._runner._finished.emit(self._key, None, exc)
+        else:
+            self._runner._finished.emit(self._key, result, None)
+
+
+class TaskRunner(QObject):
+    """Runs callables on a thread pool; results come back on the GUI thread.
+
+    Signals:
+        busy_changed(bool): True when the first job starts, False when the last ends.
+        unhandled(str): a job without a `failed` callback failed; the text is for a person.
+    """
+
+    busy_changed = Signal(bool)
+    unhandled = Signal(str)
+    _finished = Signal(int, object, object)
+
+    def __init__(self, parent: QObject | None = None, max_threads: int = 4) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max_threads)
+        self._ids = itertools.count(1)
+        self._callbacks: dict[int, tuple[Callable[[Any], None] | None, Callable[[Exception], None] | None]] = {}
+        self._finished.connect(self._deliver)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._callbacks)
+
+    def run(self, fn: Callable[[], T], done: Callable[[T], None] | None = None,
+            failed: Callable[[Exception], None] | None = None) -> None:
+        key = next(self._ids)
+        was_idle = not self._callbacks
+        self._callbacks[key] = (done, failed)
+        if was_idle:
+            self.busy_changed.emit(True)
+        self._pool.start(_Job(self, key, fn))
+
+    def wait_idle(self, ms: int = 30_000) -> bool:
+        """Wait for running jobs and deliver their callbacks (tests, shutdown)."""
+        finished = self._pool.waitForDone(ms)
+        QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+        return finished and not self._callbacks
+
+    @Slot(int, object, object)
+    def _deliver(self, key: int, result: object, error: object) -> None:
+        done, failed = self._callbacks.pop(key, (None, None))
+        try:
+            if isinstance(error, Exception):
+                if failed is None:
+                    self.unhandled.emit(describe(error))
+                elif _alive(failed):
+                    failed(error)
+            elif done is not None and _alive(done):
+                done(result)
+        finally:
+            if not self._callbacks:
+                self.busy_changed.emit(False)
+
+
+def _alive(callback: Callable[..., Any]) -> bool:
+    """False for a bound method of a widget that was deleted while its job ran."""
+    owner = getattr(callback, "__self__", None)
+    return not isinstance(owner, QObject) or shiboken6.isValid(owner)

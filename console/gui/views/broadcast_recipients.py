@@ -1,0 +1,219 @@
+"""The live recipients table of one broadcast: a table model and its filter proxy.
+
+Rows are loaded and compared in a worker (console.gui.views.broadcast_data);
+the model only takes whole snapshots on a new broadcast and changed rows
+(`dataChanged` over just those rows) while deliveries and answers arrive.
+Sorting is a Python sort of the model's own list, as in console.gui.models.
+table: a proxy sorting 10,000 rows would call back into Python for every
+comparison.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QBrush, QColor
+
+from console.gui.views.broadcast_data import NEEDS_HELP, RecipientRow
+
+FILTER_ROLE = Qt.ItemDataRole.UserRole + 1
+ID_ROLE = Qt.ItemDataRole.UserRole + 2
+
+_Index = QModelIndex | QPersistentModelIndex
+_WARN = QBrush(QColor("#b3261e"))
+_MERGE_GAP = 16
+"""Changed rows closer than this are reported as one range: fewer signals, same repaint."""
+_STATE_ORDER = {"failed": 0, "retrying": 1, "pending": 2, "sending": 3, "sent": 4, "cancelled": 5, "": 6}
+
+
+def _when(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone()
+    if local.date() == dt.datetime.now().astimezone().date():
+        return local.strftime("%H:%M:%S")
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def filter_tags(row: RecipientRow) -> str:
+    answer = "noanswer" if not row.answer else ("needshelp" if row.answer == NEEDS_HELP else "answered")
+    return f"{answer} {row.state or 'none'}"
+
+
+class RecipientsModel(QAbstractTableModel):
+    """Recipients of the shown broadcast: name, email, delivery, last error, answer, answered at.
+
+    Signals: only QAbstractItemModel's own (`modelReset` for another broadcast,
+    `dataChanged` for rows that changed, `layoutChanged` when sorted again).
+    """
+
+    NAME, EMAIL, STATE, ERROR, ANSWER, ANSWERED_AT = range(6)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[RecipientRow] = []
+        self._by_id: dict[int, RecipientRow] = {}
+        self._pos: dict[int, int] = {}
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+        self.broadcast_id: int | None = None
+        self._headers = (self.tr("Name"), self.tr("Email"), self.tr("Delivery"), self.tr("Last error"),
+                         self.tr("Answer"), self.tr("Answered at"))
+        self._states = {"sent": self.tr("sent"), "sending": self.tr("sending"), "pending": self.tr("pending"),
+                        "retrying": self.tr("retrying"), "failed": self.tr("failed"),
+                        "cancelled": self.tr("cancelled"), "": self.tr("group post only")}
+
+    # -- Qt model interface ------------------------------------------------------------
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._headers)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self._headers[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, col)
+        if role == FILTER_ROLE:
+            return filter_tags(row)
+        if role == Qt.ItemDataRole.ToolTipRole and col == self.ERROR and row.error:
+            return row.error
+        if role == Qt.ItemDataRole.ForegroundRole and (
+                (col == self.STATE and row.state == "failed") or (col == self.ANSWER and row.answer == NEEDS_HELP)):
+            return _WARN
+        if role == ID_ROLE:
+            return row.id
+        return None
+
+    def _display(self, row: RecipientRow, col: int) -> str:
+        if col == self.NAME:
+            return row.name
+        if col == self.EMAIL:
+            return row.email
+        if col == self.STATE:
+            return self._states.get(row.state, row.state)
+        if col == self.ERROR:
+            return row.error
+        if col == self.ANSWER:
+            return row.answer
+        return _when(row.answered_at)
+
+    # -- sorting (of the list itself) ----------------------------------------------------
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._sort = (column, order) if 0 <= column < len(self._headers) else None
+        self._resort()
+
+    def _key(self, column: int) -> Any:
+        if column == self.STATE:
+            return lambda r: (_STATE_ORDER.get(r.state, 9), r.id)
+        if column == self.ANSWERED_AT:
+            return lambda r: (r.answered_at is None, r.answered_at.timestamp() if r.answered_at else 0.0, r.id)
+        field = ("name", "email", "state", "error", "answer")[column]
+        return lambda r: (getattr(r, field).casefold(), r.id)
+
+    def _sorted(self, rows: list[RecipientRow]) -> list[RecipientRow]:
+        if self._sort is None:
+            return sorted(rows, key=lambda r: r.id)
+        column, order = self._sort
+        return sorted(rows, key=self._key(column), reverse=order == Qt.SortOrder.DescendingOrder)
+
+    def _resort(self) -> None:
+        new_rows = self._sorted(self._rows)
+        old_ids = [r.id for r in self._rows]
+        if [r.id for r in new_rows] == old_ids:
+            return
+        self.layoutAboutToBeChanged.emit()
+        self._rows = new_rows
+        self._pos = {r.id: i for i, r in enumerate(new_rows)}
+        persistent = self.persistentIndexList()
+        if persistent:
+            self.changePersistentIndexList(
+                persistent, [self.index(self._pos[old_ids[p.row()]], p.column()) for p in persistent])
+        self.layoutChanged.emit()
+
+    # -- updates from workers ------------------------------------------------------------
+    def snapshot(self) -> dict[int, RecipientRow]:
+        """The rows shown, by id, for a worker to compare a fresh read against."""
+        return self._by_id.copy()
+
+    def rows(self) -> list[RecipientRow]:
+        return list(self._rows)
+
+    def row(self, position: int) -> RecipientRow:
+        return self._rows[position]
+
+    def set_rows(self, broadcast_id: int | None, rows: list[RecipientRow]) -> None:
+        """Show another broadcast (or the same one after its set of people changed)."""
+        self.beginResetModel()
+        self.broadcast_id = broadcast_id
+        self._rows = self._sorted(rows)
+        self._by_id = {r.id: r for r in rows}
+        self._pos = {r.id: i for i, r in enumerate(self._rows)}
+        self.endResetModel()
+
+    def apply(self, changed: list[RecipientRow]) -> None:
+        """Replace changed rows in place, report them in few ranges, and sort again if their order moved."""
+        if not changed:
+            return
+        positions = []
+        for row in changed:
+            position = self._pos[row.id]
+            self._rows[position] = row
+            self._by_id[row.id] = row
+            positions.append(position)
+        positions.sort()
+        last_col = len(self._headers) - 1
+        first = prev = positions[0]
+        for position in positions[1:]:
+            if position - prev > _MERGE_GAP:
+                self.dataChanged.emit(self.index(first, 0), self.index(prev, last_col))
+                first = position
+            prev = position
+        self.dataChanged.emit(self.index(first, 0), self.index(prev, last_col))
+        if self._sort is not None:
+            self._resort()
+
+
+class RecipientsFilter(QSortFilterProxyModel):
+    """Filters on a tag per row: all, no answer, needs help, failed; hands sorting to the model.
+
+    The filter is a fixed string on FILTER_ROLE, so Qt does the matching in C++
+    and an unfiltered table costs nothing per row when thousands change.
+    """
+
+    MODES = ("all", "no_answer", "needs_help", "failed")
+    _TAG = {"all": "", "no_answer": "noanswer", "needs_help": "needshelp", "failed": "failed"}
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setFilterRole(FILTER_ROLE)
+        self.setFilterKeyColumn(0)
+        self.setDynamicSortFilter(True)
+        self.mode = "all"
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in self._TAG:
+            raise ValueError(f"unknown recipients filter {mode!r}")
+        self.mode = mode
+        self.setFilterFixedString(self._TAG[mode])
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        source = self.sourceModel()
+        if source is not None:
+            source.sort(column, order)

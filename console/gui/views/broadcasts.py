@@ -1,0 +1,354 @@
+"""Broadcasts, live: incidents and their broadcasts; progress, answers and recipients of one.
+
+Everything shown is read from the database by workers (console.gui.views.
+broadcast_data), on bridge signals and on a one-second timer, so a second
+console on the same PostgreSQL database sees the same broadcasts and answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.broadcast.status import BroadcastStatus
+from console.gui.bridge import Bridge
+from console.gui.tasks import TaskRunner
+from console.gui.views import broadcast_data as data
+from console.gui.views.broadcast_actions import BroadcastActions
+from console.gui.views.broadcast_chart import AnswersChart
+from console.gui.views.broadcast_dialogs import ask_follow_up, ask_yes_no
+from console.gui.views.broadcast_live import LiveQuery
+from console.gui.views.broadcast_recipients import RecipientsFilter, RecipientsModel
+from console.gui.views.broadcast_tree import BROADCAST_ID_ROLE, BroadcastTreeModel
+from console.storage import Database
+
+log = logging.getLogger("console.gui.broadcasts")
+
+REFRESH_MS = 1000
+
+
+class BroadcastsView(QWidget):
+    """The live dashboard of sent broadcasts.
+
+    Signals:
+        selected(int): the broadcast now shown (0 when none).
+        detail_applied(int): a fresh read of the shown broadcast was applied (tests wait on it).
+        tree_applied(): a fresh read of the incident list was applied.
+    """
+
+    selected = Signal(int)
+    detail_applied = Signal(int)
+    tree_applied = Signal()
+
+    def __init__(self, db: Database, actor: str, tasks: TaskRunner, bridge: Bridge,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.db, self.actor, self.tasks, self.bridge = db, actor, tasks, bridge
+        self.broadcast_id: int | None = None
+        self.status: BroadcastStatus | None = None
+        self._wanted_id: int | None = None
+        self._fingerprint: tuple[object, ...] | None = None
+        self._build()
+        self.confirm: Callable[[str, str], bool] = lambda title, text: ask_yes_no(self, title, text)
+        """Asks yes/no before remind and cancel; tests replace it."""
+        self.ask_follow_up: Callable[[str, data.FollowUpBase], tuple[str, str] | None] = (
+            lambda kind, base: ask_follow_up(self, kind, base.title, base.exercise))
+        """Asks for the (title, body) of an update or all-clear; None cancels. Tests replace it."""
+        self.actions = BroadcastActions(self)
+        self._tree_read = LiveQuery(tasks, self._plan_tree, 300, self)
+        self._detail_read = LiveQuery(tasks, self._plan_detail, 150, self)
+        for live in (self._tree_read, self._detail_read):
+            live.failed.connect(self._show_error)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+        bridge.deliveries_recorded.connect(self._on_recorded)
+        bridge.broadcasts_finished.connect(self._on_finished)
+        bridge.broadcast_created.connect(lambda _id: self._tree_read.request())
+        bridge.answers_recorded.connect(self._on_answers)
+        self._tree_read.request()
+
+    # -- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.tree_model = BroadcastTreeModel(self)
+        self.tree = QTreeView()
+        self.tree.setModel(self.tree_model)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tree.header().setStretchLastSection(False)
+        self.tree.selectionModel().currentRowChanged.connect(self._on_current)
+        self.tree_model.rowsInserted.connect(lambda parent, *_: self.tree.expand(parent) if parent.isValid() else None)
+
+        self.heading = QLabel(self.tr("Select a broadcast"))
+        self.heading.setObjectName("broadcastHeading")
+        self.heading.setWordWrap(True)
+        self.error_label = QLabel()
+        self.error_label.setObjectName("errorLabel")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        self.bars: dict[str, QProgressBar] = {}
+        grid = QGridLayout()
+        labels = (("delivered", self.tr("Delivered"), self.tr("%v of %m delivered")),
+                  ("failed", self.tr("Failed"), self.tr("%v of %m failed")),
+                  ("pending", self.tr("Pending"), self.tr("%v of %m pending")),
+                  ("answered", self.tr("Answered"), self.tr("%v of %m people answered")))
+        for row, (key, text, fmt) in enumerate(labels):
+            bar = QProgressBar()
+            bar.setObjectName(f"{key}Bar")
+            bar.setFormat(fmt)
+            bar.setRange(0, 1)
+            bar.setValue(0)
+            self.bars[key] = bar
+            grid.addWidget(QLabel(text), row, 0)
+            grid.addWidget(bar, row, 1)
+        self.answers_label = QLabel()
+        self.answers_label.setWordWrap(True)
+        self.chart = AnswersChart()
+
+        self.recipients = RecipientsModel(self)
+        self.proxy = RecipientsFilter(self)
+        self.proxy.setSourceModel(self.recipients)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        for col, width in enumerate((180, 220, 90, 220, 110)):
+            self.table.setColumnWidth(col, width)
+        self.filter_box = QComboBox()
+        for mode, text in zip(RecipientsFilter.MODES,
+                              (self.tr("All"), self.tr("No answer"), self.tr("Needs help"), self.tr("Failed"))):
+            self.filter_box.addItem(text, mode)
+        self.filter_box.currentIndexChanged.connect(
+            lambda _i: self.proxy.set_mode(self.filter_box.currentData()))
+        self.shown_label = QLabel()
+        for signal in (self.proxy.modelReset, self.proxy.rowsInserted, self.proxy.rowsRemoved,
+                       self.proxy.layoutChanged):
+            signal.connect(self._count_shown)
+
+        self.remind_button = QPushButton(self.tr("Remind those without an answer"))
+        self.update_button = QPushButton(self.tr("Send update…"))
+        self.all_clear_button = QPushButton(self.tr("Send all-clear…"))
+        self.cancel_button = QPushButton(self.tr("Cancel pending"))
+        buttons = QHBoxLayout()
+        for button in (self.remind_button, self.update_button, self.all_clear_button, self.cancel_button):
+            button.setEnabled(False)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel(self.tr("Show")))
+        filters.addWidget(self.filter_box)
+        filters.addStretch(1)
+        filters.addWidget(self.shown_label)
+
+        detail = QWidget()
+        box = QVBoxLayout(detail)
+        box.addWidget(self.heading)
+        box.addWidget(self.error_label)
+        box.addLayout(grid)
+        box.addWidget(self.answers_label)
+        box.addWidget(self.chart, 2)
+        box.addLayout(filters)
+        box.addWidget(self.table, 3)
+        box.addLayout(buttons)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.tree)
+        split.addWidget(detail)
+        split.setStretchFactor(1, 3)
+        split.setSizes([320, 900])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split)
+
+    # -- selection ------------------------------------------------------------------------
+    def select_broadcast(self, broadcast_id: int) -> None:
+        """Show this broadcast, now if it is listed, else as soon as the next read lists it."""
+        index = self.tree_model.index_of_broadcast(broadcast_id)
+        if not index.isValid():
+            self._wanted_id = broadcast_id
+            self._tree_read.request()
+            return
+        self._wanted_id = None
+        self.tree.expand(index.parent())
+        self.tree.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.tree.scrollTo(index)
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        bid = current.data(BROADCAST_ID_ROLE) if current.isValid() else None
+        if bid is None and current.isValid() and self.tree_model.rowCount(current.siblingAtColumn(0)):
+            bid = self.tree_model.index(self.tree_model.rowCount(current.siblingAtColumn(0)) - 1, 0,
+                                        current.siblingAtColumn(0)).data(BROADCAST_ID_ROLE)
+        if bid == self.broadcast_id:
+            return
+        self.broadcast_id = bid
+        self.status = None
+        self._fingerprint = None
+        self.recipients.set_rows(None, [])
+        self.chart.clear()
+        self._show_status()
+        self.selected.emit(bid or 0)
+        if bid is not None:
+            self._detail_read.request()
+
+    # -- reads ----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Read the list and the shown broadcast again (both in workers)."""
+        self._tree_read.request()
+        self._detail_read.request()
+
+    def _tick(self) -> None:
+        if self.isVisible():
+            self.refresh()
+
+    def _on_recorded(self, outcomes: list[Any]) -> None:
+        if self.broadcast_id is not None and any(o.claimed.broadcast_id == self.broadcast_id for o in outcomes):
+            self._detail_read.request()
+
+    def _on_finished(self, ids: list[int]) -> None:
+        self._tree_read.request()
+        if self.broadcast_id in ids:
+            self._detail_read.request()
+
+    def _on_answers(self, broadcast_id: int) -> None:
+        if broadcast_id == self.broadcast_id:
+            self._detail_read.request()
+
+    def _plan_tree(self) -> tuple[Callable[[], Any], Callable[[Any], None]]:
+        db = self.db
+        return (lambda: data.load_tree(db)), self._apply_tree
+
+    def _apply_tree(self, incidents: tuple[data.IncidentNode, ...]) -> None:
+        self.tree_model.update(incidents)
+        if self._wanted_id is not None:
+            self.select_broadcast(self._wanted_id)
+        elif self.broadcast_id is None and self.tree_model.rowCount():
+            first = self.tree_model.index(0, 0)
+            if self.tree_model.rowCount(first):
+                self.select_broadcast(self.tree_model.index(self.tree_model.rowCount(first) - 1, 0, first)
+                                      .data(BROADCAST_ID_ROLE))
+        self._update_buttons()
+        self.tree_applied.emit()
+
+    def _plan_detail(self) -> tuple[Callable[[], Any], Callable[[Any], None]] | None:
+        bid = self.broadcast_id
+        if bid is None:
+            return None
+        db, known, rows = self.db, self._fingerprint, None
+        if self.recipients.broadcast_id == bid:
+            rows = self.recipients.snapshot()
+
+        def job() -> tuple[int, data.Detail, list[data.RecipientRow] | None, list[data.RecipientRow]]:
+            detail = data.load_detail(db, bid)
+            if rows is not None and detail.fingerprint == known:
+                return bid, detail, None, []
+            fresh = data.load_recipients(db, bid)
+            changes = data.diff_rows(rows, fresh) if rows is not None else None
+            return (bid, detail, fresh, []) if changes is None else (bid, detail, None, changes)
+
+        return job, self._apply_detail
+
+    def _apply_detail(self, result: tuple[int, data.Detail, list[data.RecipientRow] | None,
+                                            list[data.RecipientRow]]) -> None:
+        bid, detail, rows, changes = result
+        if bid != self.broadcast_id:
+            return
+        if rows is not None:
+            self.recipients.set_rows(bid, rows)
+        elif self.recipients.broadcast_id == bid:
+            self.recipients.apply(changes)
+        self._fingerprint = detail.fingerprint
+        self.status = detail.status
+        self.chart.show_series(detail.start, detail.end, detail.series, detail.status.recipients)
+        self._show_status()
+        self.error_label.hide()
+        self.detail_applied.emit(bid)
+
+    # -- showing --------------------------------------------------------------------------
+    def _show_status(self) -> None:
+        st = self.status
+        if st is None:
+            self.heading.setText(self.tr("Select a broadcast") if self.broadcast_id is None else self.tr("Loading…"))
+            for bar in self.bars.values():
+                self._set_bar(bar, 0, 1)
+            self.answers_label.clear()
+            self.shown_label.clear()
+            self._update_buttons()
+            return
+        drill = self.tr("[EXERCISE] ") if st.exercise else ""
+        self.heading.setText(self.tr("<b>{drill}{title}</b> — {kind}, {severity}, {state}").format(
+            drill=drill, title=st.title.replace("<", "&lt;"), kind=st.kind, severity=st.severity, state=st.state))
+        total = st.sent + st.failed + st.pending + st.cancelled
+        self._set_bar(self.bars["delivered"], st.sent, total)
+        self._set_bar(self.bars["failed"], st.failed, total)
+        self._set_bar(self.bars["pending"], st.pending, total)
+        self._set_bar(self.bars["answered"], st.acknowledged, st.recipients)
+        parts = [f"{answer}: {count}" for answer, count in st.answers.items()]
+        if st.unreachable:
+            parts.append(self.tr("unreachable: {n}").format(n=st.unreachable))
+        self.answers_label.setText("   ".join(parts))
+        self._count_shown()
+        self._update_buttons()
+
+    def _count_shown(self) -> None:
+        self.shown_label.setText(self.tr("{shown} of {total} people shown").format(
+            shown=self.proxy.rowCount(), total=self.recipients.rowCount()))
+
+    @staticmethod
+    def _set_bar(bar: QProgressBar, value: int, maximum: int) -> None:
+        if bar.maximum() != max(maximum, 1):
+            bar.setRange(0, max(maximum, 1))
+        if bar.value() != value:
+            bar.setValue(value)
+
+    def _update_buttons(self) -> None:
+        st = self.status
+        node = self.tree_model.broadcast(self.broadcast_id) if self.broadcast_id else None
+        incident_open = node is not None and self._incident_open(node.incident_id)
+        busy = self.actions.busy
+        self.remind_button.setEnabled(bool(st and not busy and st.state != "cancelled"
+                                           and st.acknowledged < st.recipients))
+        self.cancel_button.setEnabled(bool(st and not busy and st.pending))
+        self.update_button.setEnabled(bool(st and not busy and incident_open))
+        self.all_clear_button.setEnabled(bool(st and not busy and incident_open))
+
+    def _incident_open(self, incident_id: int) -> bool:
+        for row in range(self.tree_model.rowCount()):
+            index = self.tree_model.index(row, 0)
+            node = self.tree_model.node(index)
+            if node.id == incident_id:
+                return node.state == "open"
+        return False
+
+    def _show_error(self, text: str) -> None:
+        self.error_label.setText(text)
+        self.error_label.show()
+        self.bridge.status_message.emit(text)

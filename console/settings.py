@@ -1,0 +1,134 @@
+"""Typed settings with their defaults, defined in one place.
+
+Settings live in the database (so every console and server on it agree);
+each has a type that parses and checks the text a person gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console import audit
+from console.errors import UserError
+from console.models import Setting
+
+
+class SettingError(UserError):
+    """Unknown setting key or a value of the wrong type."""
+
+
+def _url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an http:// or https:// URL, e.g. http://alerts.example.org:8080")
+    return value.rstrip("/")
+
+
+def _bool(value: str) -> bool:
+    low = value.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise ValueError("expected a port number 0-65535")
+    return port
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("expected a whole number of at least 1")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError("expected a number above 0")
+    return number
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("expected a non-empty text")
+    return value.strip()
+
+
+def _region(value: str) -> str:
+    if len(value) != 2 or not value.isalpha():
+        raise ValueError("expected a two-letter country code such as GB or US")
+    return value.upper()
+
+
+@dataclass(frozen=True)
+class SettingDef:
+    key: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+
+
+DEFINITIONS: dict[str, SettingDef] = {
+    d.key: d
+    for d in (
+        SettingDef("org.name", _text, "Crisis Console", "Organisation name shown on messages and answer pages"),
+        SettingDef("org.phone_region", _region, None, "Default country for phone numbers without +country code"),
+        SettingDef("ack.public_url", _url, "http://127.0.0.1:8765", "Base URL of the acknowledgement service in links"),
+        SettingDef("ack.host", _text, "127.0.0.1", "Address the embedded acknowledgement service listens on"),
+        SettingDef("ack.port", _port, 8765, "Port of the embedded acknowledgement service (0 = any free port)"),
+        SettingDef("ack.embedded", _bool, True, "Run the acknowledgement service inside the desktop app"),
+        SettingDef("dispatch.embedded", _bool, True, "Run the dispatcher inside the desktop app"),
+        SettingDef("dispatch.workers", _positive_int, 4, "Sending threads per dispatcher"),
+        SettingDef("dispatch.max_attempts", _positive_int, 5, "Attempts per delivery before it is marked failed"),
+        SettingDef("dispatch.retry_base_seconds", _positive_float, 2.0, "First retry delay; doubles per attempt"),
+    )
+}
+
+
+def parse_value(key: str, value: str) -> Any:
+    definition = DEFINITIONS.get(key)
+    if definition is None:
+        known = ", ".join(sorted(DEFINITIONS))
+        raise SettingError(f"unknown setting {key!r} (known: {known})")
+    try:
+        return definition.parse(value)
+    except ValueError as exc:
+        raise SettingError(f"setting {key}: {value!r} is not valid: {exc}") from None
+
+
+def get(session: Session, key: str) -> Any:
+    definition = DEFINITIONS[key]
+    raw = session.scalar(select(Setting.value).where(Setting.key == key))
+    return definition.default if raw is None else definition.parse(raw)
+
+
+def get_all(session: Session) -> dict[str, Any]:
+    stored = dict(session.execute(select(Setting.key, Setting.value)).all())
+    return {k: (d.parse(stored[k]) if k in stored else d.default) for k, d in DEFINITIONS.items()}
+
+
+def set_value(session: Session, key: str, value: str, actor: str) -> Any:
+    """Check, store and audit one setting in the caller's transaction."""
+    parsed = parse_value(key, value)
+    text = str(parsed).lower() if isinstance(parsed, bool) else str(parsed)
+    row = session.get(Setting, key)
+    old = row.value if row else None
+    if row is None:
+        session.add(Setting(key=key, value=text))
+    else:
+        row.value = text
+    session.flush()
+    audit.append(session, actor, "settings.set", key, {"old": old, "new": text})
+    return parsed

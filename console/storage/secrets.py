@@ -1,0 +1,84 @@
+"""Encryption of secrets at rest (channel URLs, personal link tokens).
+
+The key never lives in the database: it comes from env `CRISIS_CONSOLE_KEY`,
+else from a key file (mode 0600) in the user config dir, created on first use.
+A copied database file therefore leaks no password or token. A check value
+sealed with the key is kept in the database so a wrong key is reported as
+such instead of as garbled URLs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from console.storage.errors import SecretKeyError
+from console.storage.paths import key_file_path
+
+log = logging.getLogger("console.storage.secrets")
+
+KEY_ENV = "CRISIS_CONSOLE_KEY"
+_CHECK_PLAINTEXT = b"crisis-console key check v1"
+
+
+class SecretBox:
+    """Seals and opens small secrets with one Fernet key."""
+
+    def __init__(self, key: bytes, source: str) -> None:
+        try:
+            self._fernet = Fernet(key)
+        except (ValueError, TypeError) as exc:
+            raise SecretKeyError(f"the secret key from {source} is not a valid Fernet key: {exc}") from None
+        self.source = source
+
+    @classmethod
+    def load(cls, *, create: bool = True) -> SecretBox:
+        """Key from env CRISIS_CONSOLE_KEY, else the key file (created if allowed)."""
+        env_key = os.environ.get(KEY_ENV)
+        if env_key:
+            return cls(env_key.strip().encode(), f"env {KEY_ENV}")
+        return cls(_read_or_create_key_file(key_file_path(), create), str(key_file_path()))
+
+    def seal(self, plaintext: str) -> bytes:
+        return self._fernet.encrypt(plaintext.encode())
+
+    def open(self, sealed: bytes) -> str:
+        try:
+            return self._fernet.decrypt(bytes(sealed)).decode()
+        except InvalidToken:
+            raise SecretKeyError(
+                f"a secret in the database cannot be decrypted with the key from {self.source}: "
+                "the database was sealed with another key"
+            ) from None
+
+    def make_check(self) -> str:
+        return self._fernet.encrypt(_CHECK_PLAINTEXT).decode()
+
+    def matches_check(self, check: str) -> bool:
+        try:
+            return self._fernet.decrypt(check.encode()) == _CHECK_PLAINTEXT
+        except InvalidToken:
+            return False
+
+
+def _read_or_create_key_file(path: Path, create: bool) -> bytes:
+    if path.exists():
+        try:
+            return path.read_bytes().strip()
+        except OSError as exc:
+            raise SecretKeyError(f"cannot read the key file {path}: {exc.strerror}") from None
+    if not create:
+        raise SecretKeyError(f"no secret key: set {KEY_ENV} or restore the key file {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first: use theirs
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key + b"\n")
+    log.info("created a new secret key file at %s (mode 0600); back it up", path)
+    return key

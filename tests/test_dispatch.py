@@ -1,0 +1,213 @@
+"""The dispatcher against real servers: retries, outages, SIGKILL and restart, two processes."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from console.mailsink import MailSink
+from tests.conftest import REPO_ROOT
+from tests.test_send import LINK, send, setup_directory, status
+
+
+class FlakyHook(ThreadingHTTPServer):
+    """A JSON webhook that answers 503 to the first `fail_first` requests."""
+
+    def __init__(self, fail_first: int) -> None:
+        self.fail_first = fail_first
+        self.bodies: list[dict] = []
+        self.lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _HookHandler)
+
+
+class _HookHandler(BaseHTTPRequestHandler):
+    server: FlakyHook
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.server.lock:
+            failing = self.server.fail_first > 0
+            if failing:
+                self.server.fail_first -= 1
+            else:
+                self.server.bodies.append(json.loads(body))
+        self.send_response(503 if failing else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def flaky_hook() -> Iterator[FlakyHook]:
+    server = FlakyHook(fail_first=3)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def _audit_actions(cli, db: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    return json.loads(cli("audit", "export", "--format", "json", db=db).stdout)
+
+
+def test_webhook_failures_are_retried(cli, sqlite_url: str, tmp_path: Path, mail_sink, flaky_hook) -> None:  # type: ignore[no-untyped-def]
+    setup_directory(cli, sqlite_url, tmp_path, 2, mail_sink.port)
+    port = flaky_hook.server_address[1]
+    out = cli("channels", "add", "--name", "Ops hook", "--kind", "group", "--group", "Leeds", "--url",
+              f"json://127.0.0.1:{port}/hook", db=sqlite_url)
+    assert out.returncode == 0, out.stderr
+    bid = send(cli, sqlite_url, "--group", "London", "--group", "Leeds", "--channel", "Ops hook", "--wait")[
+        "broadcast_id"]
+    st = status(cli, sqlite_url, bid)
+    assert (st["sent"], st["failed"], st["pending"]) == (1, 0, 0)
+    assert len(flaky_hook.bodies) == 1
+    assert "http://ack.test:8080/g/" in flaky_hook.bodies[0]["message"]
+    retries = [e for e in _audit_actions(cli, sqlite_url) if e["action"] == "delivery.retry"]
+    assert len(retries) == 3 and all("503" in e["details"]["error"] for e in retries)
+
+
+def test_gives_up_after_max_attempts_with_the_last_error(cli, sqlite_url: str, tmp_path: Path, mail_sink) -> None:  # type: ignore[no-untyped-def]
+    setup_directory(cli, sqlite_url, tmp_path, 1, mail_sink.port)
+    assert cli("settings", "set", "dispatch.max_attempts", "2", db=sqlite_url).returncode == 0
+    mail_sink.fail_next(10, code=451)
+    bid = send(cli, sqlite_url, "--group", "all", "--wait")["broadcast_id"]
+    st = status(cli, sqlite_url, bid)
+    assert (st["sent"], st["failed"]) == (0, 1)
+    failed = [e for e in _audit_actions(cli, sqlite_url) if e["action"] == "delivery.failed"]
+    assert len(failed) == 1 and failed[0]["details"]["attempt"] == 2 and failed[0]["details"]["error"]
+
+
+def test_smtp_down_then_back(cli, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sink = MailSink().start()
+    port = sink.port
+    sink.stop()  # the relay is down: nothing listens on that port now
+    setup_directory(cli, sqlite_url, tmp_path, 3, port)
+    bid = send(cli, sqlite_url, "--group", "all")["broadcast_id"]
+    proc = _dispatcher(sqlite_url)
+    try:
+        _wait(lambda: any(e["action"] == "delivery.retry" for e in _audit_actions(cli, sqlite_url)), 30)
+        with MailSink(port=port) as back:
+            back.wait_for(3, timeout=60)
+            _wait(lambda: status(cli, sqlite_url, bid)["sent"] == 3, 30)
+    finally:
+        _stop(proc)
+    assert status(cli, sqlite_url, bid)["failed"] == 0
+
+
+def _dispatcher(db: str, *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "console", "--db", db, "dispatch", *extra], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+
+
+def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    return out, err
+
+
+def _wait(predicate, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.1)
+
+
+def _sent_count(db: str) -> int:
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        count = conn.execute(text("SELECT count(*) FROM deliveries WHERE state = 'sent'")).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+def test_sigkill_mid_broadcast_then_restart_loses_nobody(cli, sqlite_url: str, tmp_path: Path, mail_sink) -> None:  # type: ignore[no-untyped-def]
+    n = 120
+    setup_directory(cli, sqlite_url, tmp_path, n, mail_sink.port)
+    engine = create_engine(sqlite_url)
+    with engine.begin() as conn:  # slow the channel so the kill lands mid-broadcast
+        conn.execute(text("UPDATE channels SET rate_per_sec = 40"))
+    engine.dispose()
+    bid = send(cli, sqlite_url, "--group", "all")["broadcast_id"]
+    first = _dispatcher(sqlite_url)
+    _wait(lambda: _sent_count(sqlite_url) >= 20, 60)
+    first.send_signal(signal.SIGKILL)
+    first.communicate(timeout=30)
+    left = status(cli, sqlite_url, bid)
+    assert 20 <= left["sent"] < n and left["pending"] > 0, left
+    second = _dispatcher(sqlite_url)
+    try:
+        _wait(lambda: status(cli, sqlite_url, bid)["state"] == "sent", 120)
+    finally:
+        out, err = _stop(second)
+    assert "requeued" in err or "stopped" in out
+    st = status(cli, sqlite_url, bid)
+    assert (st["sent"], st["failed"], st["pending"]) == (n, 0, 0)
+    received = collections.Counter(m.rcpt_tos[0] for m in mail_sink.messages)
+    assert set(received) == {f"person{i}@example.org" for i in range(n)}  # nobody lost
+    assert sum(received.values()) - n <= 10  # at-least-once: only in-flight sends may repeat
+    verify = cli("audit", "verify", db=sqlite_url)
+    assert verify.returncode == 0, verify.stderr
+
+
+def test_two_dispatchers_on_postgresql_never_send_twice(cli, pg_url: str, tmp_path: Path, mail_sink) -> None:  # type: ignore[no-untyped-def]
+    n = 300
+    setup_directory(cli, pg_url, tmp_path, n, mail_sink.port)
+    bid = send(cli, pg_url, "--group", "all")["broadcast_id"]
+    procs = [_dispatcher(pg_url, "--workers", "3"), _dispatcher(pg_url, "--workers", "3")]
+    try:
+        mail_sink.wait_for(n, timeout=120)
+        _wait(lambda: status(cli, pg_url, bid)["state"] == "sent", 60)
+    finally:
+        outputs = [_stop(p) for p in procs]
+    received = collections.Counter(m.rcpt_tos[0] for m in mail_sink.messages)
+    assert len(received) == n and max(received.values()) == 1, "a delivery was sent twice"
+    entries = _audit_actions(cli, pg_url)
+    sent_by = collections.Counter(e["details"]["by"] for e in entries if e["action"] == "delivery.sent")
+    assert sum(sent_by.values()) == n
+    assert len(sent_by) == 2, f"both dispatchers should have claimed work: {sent_by} {outputs}"
+    links = {LINK.findall(m.text)[0] for m in mail_sink.messages}
+    assert len(links) == n
+    assert cli("audit", "verify", db=pg_url).returncode == 0
+
+
+@pytest.mark.slow
+def test_group_post_reaches_a_real_matrix_room(cli, sqlite_url: str, tmp_path: Path, mail_sink, synapse) -> None:  # type: ignore[no-untyped-def]
+    setup_directory(cli, sqlite_url, tmp_path, 2, mail_sink.port)
+    suffix = str(int(time.time() * 1000))[-8:]
+    bot, reader = f"bot{suffix}", f"reader{suffix}"
+    synapse.register_user(bot, "bot-password-1")
+    synapse.register_user(reader, "reader-password-1")
+    room = f"crisis{suffix}"
+    client = synapse.client()
+    # Apprise would create a missing room as private; a public one lets the reader join
+    client.create_room(client.login(bot, "bot-password-1"), room, public=True)
+    out = cli("channels", "add", "--name", "Ops room", "--kind", "group", "--group", "Leeds", "--url",
+              f"matrix://{bot}:bot-password-1@127.0.0.1:{synapse.port}/#{room}", db=sqlite_url)
+    assert out.returncode == 0, out.stderr
+    listed = cli("channels", "list", "--json", db=sqlite_url).stdout
+    assert "bot-password-1" not in listed
+    bid = send(cli, sqlite_url, "--group", "Leeds", "--channel", "Ops room", "--wait", "--exercise")["broadcast_id"]
+    assert status(cli, sqlite_url, bid)["sent"] == 1
+    token = client.login(reader, "reader-password-1")
+    client.join(token, f"#{room}:localhost")
+    bodies = client.room_messages(token, f"#{room}:localhost")
+    assert any("[EXERCISE]" in b and "http://ack.test:8080/g/" in b for b in bodies), bodies

@@ -1,0 +1,236 @@
+"""Broadcasts view: incidents list, progress, answers chart, recipients table and its filters, actions.
+
+Deliveries and answers are written to the database as the dispatcher and the
+acknowledgement service would; the view must find them on its own reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import Qt
+from sqlalchemy import func, select, update
+
+from console.broadcast.send import SAFETY_CHECK, BroadcastRequest, create_broadcast
+from console.gui.bridge import Bridge
+from console.gui.tasks import TaskRunner
+from console.gui.views.broadcast_data import RecipientRow
+from console.gui.views.broadcast_recipients import RecipientsFilter, RecipientsModel
+from console.gui.views.broadcast_tree import BroadcastTreeModel
+from console.gui.views.broadcasts import BroadcastsView
+from console.models import Broadcast, Delivery, Incident, Recipient, utcnow
+from console.storage import Database
+from tests.helpers.gui import ACTOR, seed
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def db(sqlite_url: str) -> Iterator[Database]:
+    database = Database(sqlite_url)
+    seed(database, 8)
+    yield database
+    database.dispose()
+
+
+def send(db: Database, **fields: object) -> int:
+    req = BroadcastRequest(**{"title": "Fire alarm", "body": "Leave now.", "groups": ["all"],
+                              "options": list(SAFETY_CHECK), **fields})  # type: ignore[arg-type]
+    box = db.secrets
+    with db.write() as session:
+        return create_broadcast(session, box, req, ACTOR).broadcast_id
+
+
+def deliver(db: Database, broadcast_id: int, sent: int, failed: int = 0) -> None:
+    """Mark deliveries as the dispatcher would: the first `sent` sent, the next `failed` failed."""
+    with db.write() as session:
+        ids = list(session.scalars(select(Delivery.id).where(Delivery.broadcast_id == broadcast_id)
+                                   .order_by(Delivery.id)))
+        if sent:
+            session.execute(update(Delivery).where(Delivery.id.in_(ids[:sent]))
+                            .values(state="sent", sent_at=utcnow(), attempts=1))
+        if failed:
+            session.execute(update(Delivery).where(Delivery.id.in_(ids[sent:sent + failed]))
+                            .values(state="failed", attempts=5, last_error="SMTP 550: mailbox unavailable"))
+
+
+def answer(db: Database, broadcast_id: int, answers: dict[int, str]) -> None:
+    """Record answers by position among the recipients, as the acknowledgement service would."""
+    with db.write() as session:
+        ids = list(session.scalars(select(Recipient.id).where(Recipient.broadcast_id == broadcast_id)
+                                   .order_by(Recipient.id)))
+        for position, text in answers.items():
+            session.execute(update(Recipient).where(Recipient.id == ids[position])
+                            .values(answer=text, answered_at=utcnow()))
+
+
+@pytest.fixture
+def view(qtbot, db: Database) -> Iterator[BroadcastsView]:  # type: ignore[no-untyped-def]
+    tasks, bridge = TaskRunner(), Bridge()
+    widget = BroadcastsView(db, ACTOR, tasks, bridge)
+    widget.confirm = lambda title, text: pytest.fail(f"unexpected question: {text}")
+    qtbot.addWidget(widget)
+    yield widget
+    widget.timer.stop()
+    tasks.wait_idle(10_000)
+
+
+def show(qtbot, view: BroadcastsView, broadcast_id: int) -> None:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(view.detail_applied, timeout=10_000, check_params_cb=lambda b: b == broadcast_id):
+        view.select_broadcast(broadcast_id)
+
+
+def refreshed(qtbot, view: BroadcastsView, condition) -> None:  # type: ignore[no-untyped-def]
+    """Ask for a read (as a bridge signal would) until the view shows what `condition` expects."""
+    def check() -> bool:
+        if not condition():
+            view.bridge.answers_recorded.emit(view.broadcast_id or 0)
+            return False
+        return True
+
+    qtbot.waitUntil(check, timeout=10_000)
+
+
+def test_progress_answers_and_filters(qtbot, view: BroadcastsView, db: Database) -> None:  # type: ignore[no-untyped-def]
+    bid = send(db)
+    deliver(db, bid, sent=5, failed=2)
+    answer(db, bid, {0: "I'm safe", 1: "I need help", 2: "I'm safe"})
+    show(qtbot, view, bid)
+
+    bars = view.bars
+    assert (bars["delivered"].value(), bars["delivered"].maximum()) == (5, 8)
+    assert (bars["failed"].value(), bars["pending"].value()) == (2, 1)
+    assert (bars["answered"].value(), bars["answered"].maximum()) == (3, 8)
+    assert "I need help: 1" in view.answers_label.text()
+    assert view.chart.series_names() == ["I'm safe", "I need help"]
+    assert view.chart.points("I'm safe")[-1][1] == 2
+
+    table = view.recipients
+    assert table.rowCount() == 8
+    failed_row = table.row(5)
+    assert (failed_row.state, failed_row.error) == ("failed", "SMTP 550: mailbox unavailable")
+    assert table.index(1, RecipientsModel.ANSWER).data() == "I need help"
+    assert table.index(1, RecipientsModel.ANSWERED_AT).data()
+
+    counts = {}
+    for i, mode in enumerate(RecipientsFilter.MODES):
+        view.filter_box.setCurrentIndex(i)
+        counts[mode] = view.proxy.rowCount()
+    assert counts == {"all": 8, "no_answer": 5, "needs_help": 1, "failed": 2}
+    view.filter_box.setCurrentIndex(2)
+    assert view.proxy.index(0, RecipientsModel.EMAIL).data() == table.row(1).email
+    assert "1 of 8 people shown" in view.shown_label.text()
+
+
+def test_table_updates_in_place_while_answers_arrive(qtbot, view: BroadcastsView, db: Database) -> None:  # type: ignore[no-untyped-def]
+    bid = send(db)
+    show(qtbot, view, bid)
+    assert view.recipients.rowCount() == 8 and view.bars["pending"].value() == 8
+    view.filter_box.setCurrentIndex(RecipientsFilter.MODES.index("needs_help"))
+    assert view.proxy.rowCount() == 0
+    changed: list[tuple[int, int]] = []
+    view.recipients.dataChanged.connect(lambda top, bottom, *_: changed.append((top.row(), bottom.row())))
+    deliver(db, bid, sent=8)
+    answer(db, bid, {6: "I need help"})
+    with qtbot.assertNotEmitted(view.recipients.modelReset):
+        refreshed(qtbot, view, lambda: view.proxy.rowCount() == 1 and view.bars["delivered"].value() == 8)
+    assert changed and min(top for top, _ in changed) == 0 and max(bottom for _, bottom in changed) == 7
+    assert view.recipients.row(6).answer == "I need help"
+    assert view.proxy.index(0, RecipientsModel.NAME).data() == view.recipients.row(6).name
+
+
+def test_sorting_keeps_live_rows_in_order(qtbot, view: BroadcastsView, db: Database) -> None:  # type: ignore[no-untyped-def]
+    bid = send(db)
+    show(qtbot, view, bid)
+    view.table.sortByColumn(RecipientsModel.ANSWER, Qt.SortOrder.DescendingOrder)
+    answer(db, bid, {3: "I'm safe"})
+    refreshed(qtbot, view, lambda: view.recipients.row(0).answer == "I'm safe")  # descending: answers first
+    assert view.proxy.index(0, RecipientsModel.ANSWER).data() == "I'm safe"
+
+
+def test_incidents_group_their_broadcasts(qtbot, view: BroadcastsView, db: Database) -> None:  # type: ignore[no-untyped-def]
+    first = send(db, title="Flood in the basement")
+    with qtbot.waitSignal(view.tree_applied, timeout=10_000):
+        view.refresh()
+    second = send(db, title="Flood: stay upstairs", kind="update", incident_id=1)
+    other = send(db, title="Network outage", exercise=True)
+    with qtbot.waitSignal(view.tree_applied, timeout=10_000):
+        view.bridge.broadcast_created.emit(other)
+    model = view.tree_model
+    assert model.rowCount() == 2
+    newest, oldest = model.index(0, 0), model.index(1, 0)
+    assert newest.data() == "[EXERCISE] Network outage"
+    assert [model.index(r, 0, oldest).data() for r in range(model.rowCount(oldest))] == [
+        "Flood in the basement", "Flood: stay upstairs"]
+    assert model.index_of_broadcast(second).parent() == oldest
+    assert model.index_of_broadcast(first).row() == 0
+
+
+def test_models_pass_the_model_tester(qtmodeltester, db: Database) -> None:  # type: ignore[no-untyped-def]
+    now = dt.datetime.now(dt.timezone.utc)
+    rows = [RecipientRow(i, f"Person {i}", f"p{i}@example.org", "pending", "", "", None) for i in range(1, 6)]
+    model = RecipientsModel()
+    model.set_rows(1, rows)
+    proxy = RecipientsFilter()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(model)
+    model.apply([rows[1]._replace(state="sent", answer="I need help", answered_at=now),
+                 rows[4]._replace(state="failed", error="refused")])
+    model.sort(RecipientsModel.STATE)
+    proxy.set_mode("needs_help")
+    qtmodeltester.check(model)
+    qtmodeltester.check(proxy)
+
+    send(db, title="Tree")
+    from console.gui.views.broadcast_data import load_tree
+
+    tree = BroadcastTreeModel()
+    tree.update(load_tree(db))
+    send(db, title="Update", kind="update", incident_id=1)
+    send(db, title="Another")
+    tree.update(load_tree(db))
+    qtmodeltester.check(tree)
+
+
+def test_remind_cancel_update_and_all_clear(qtbot, view: BroadcastsView, db: Database) -> None:  # type: ignore[no-untyped-def]
+    bid = send(db)
+    deliver(db, bid, sent=3)
+    answer(db, bid, {0: "I'm safe"})
+    show(qtbot, view, bid)
+    questions: list[str] = []
+    view.confirm = lambda title, text: questions.append(text) or True
+
+    assert view.remind_button.isEnabled()
+    with qtbot.waitSignal(view.actions.done, timeout=10_000) as done:
+        view.remind_button.click()
+    assert "7 people" in questions[-1] and "Reminding 7 people" in done.args[0]
+    with db.read() as session:
+        assert session.scalar(select(func.count()).where(Delivery.broadcast_id == bid,
+                                                         Delivery.reminder.is_(True))) == 7
+
+    refreshed(qtbot, view, lambda: view.cancel_button.isEnabled() and not view.actions.busy)
+    with qtbot.waitSignal(view.actions.done, timeout=10_000):
+        view.cancel_button.click()
+    with db.read() as session:
+        assert session.scalar(select(Broadcast.state).where(Broadcast.id == bid)) == "cancelled"
+        assert session.scalar(select(func.count()).where(Delivery.state == "pending")) == 0
+
+    view.ask_follow_up = lambda kind, base: ("Update: all out", "Everyone is outside.")
+    refreshed(qtbot, view, lambda: view.update_button.isEnabled())
+    with qtbot.waitSignal(view.bridge.broadcast_created, timeout=10_000) as created:
+        view.update_button.click()
+    update_id = created.args[0]
+    qtbot.waitUntil(lambda: view.broadcast_id == update_id, timeout=10_000)
+
+    view.ask_follow_up = lambda kind, base: ("All clear", "Back to work.") if kind == "all_clear" else None
+    refreshed(qtbot, view, lambda: view.all_clear_button.isEnabled() and not view.actions.busy)
+    with qtbot.waitSignal(view.bridge.broadcast_created, timeout=10_000) as created:
+        view.all_clear_button.click()
+    with db.read() as session:
+        kinds = session.execute(select(Broadcast.kind, Broadcast.incident_id).order_by(Broadcast.id)).all()
+        assert kinds == [("alert", 1), ("update", 1), ("all_clear", 1)]
+        assert session.scalar(select(Incident.state)) == "closed"
+        assert session.scalar(select(func.count()).where(Recipient.broadcast_id == created.args[0])) == 8
+    refreshed(qtbot, view, lambda: view.broadcast_id == created.args[0] and not view.update_button.isEnabled())

@@ -1,0 +1,88 @@
+"""Storage: URL resolution, schema by migrations, SQLite pragmas, PostgreSQL alike."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy import create_engine, inspect, select, text
+
+from console.models import ALL_GROUP, Group
+from console.storage import Database, DatabaseURLError, open_database, resolve_url
+from console.storage.migrate import current_revision, head_revision
+
+
+def test_open_creates_schema_and_builtin_group(db_url: str) -> None:
+    db = open_database(db_url)
+    assert current_revision(db.engine) == head_revision()
+    with db.read() as session:
+        assert session.scalars(select(Group.name)).all() == [ALL_GROUP]
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"contacts", "groups", "memberships", "channels", "templates", "incidents", "broadcasts",
+            "recipients", "deliveries", "audit_log", "settings", "alembic_version"} <= tables
+    db.dispose()
+
+
+def test_hot_lookups_are_indexed(db_url: str) -> None:
+    db = open_database(db_url)
+    insp = inspect(db.engine)
+    delivery_indexes = {tuple(i["column_names"]) for i in insp.get_indexes("deliveries")}
+    assert ("state", "next_attempt_at") in delivery_indexes
+    assert ("broadcast_id", "state") in delivery_indexes
+    unique = {tuple(c["column_names"]) for c in insp.get_unique_constraints("recipients")}
+    unique |= {tuple(i["column_names"]) for i in insp.get_indexes("recipients") if i.get("unique")}
+    assert ("token_hash",) in unique
+    db.dispose()
+
+
+def test_reopening_is_idempotent(db_url: str) -> None:
+    open_database(db_url).dispose()
+    db = open_database(db_url)
+    with db.read() as session:
+        assert session.scalars(select(Group.name)).all() == [ALL_GROUP]
+    db.dispose()
+
+
+def test_older_database_is_upgraded_on_start(db_url: str) -> None:
+    """A database made by an older release (here: one at no revision with a stray table) is brought to head."""
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE legacy_note (id INTEGER PRIMARY KEY)"))
+    engine.dispose()
+    db = open_database(db_url)
+    assert current_revision(db.engine) == head_revision()
+    assert "legacy_note" in inspect(db.engine).get_table_names()
+    db.dispose()
+
+
+def test_sqlite_uses_wal_and_foreign_keys(sqlite_url: str) -> None:
+    db = open_database(sqlite_url)
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    db.dispose()
+
+
+def test_url_resolution_order(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("CRISIS_CONSOLE_DB", "sqlite:///from-env.db")
+    assert resolve_url("sqlite:///explicit.db") == "sqlite:///explicit.db"
+    assert resolve_url(None) == "sqlite:///from-env.db"
+    monkeypatch.delenv("CRISIS_CONSOLE_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert resolve_url(None) == f"sqlite:///{tmp_path}/crisis-console/console.db"
+
+
+def test_default_database_is_created_in_user_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("CRISIS_CONSOLE_DB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    db = open_database(None)
+    db.dispose()
+    path = tmp_path / "crisis-console" / "console.db"
+    assert path.exists()
+    assert sqlite3.connect(path).execute("select name from groups").fetchall() == [("all",)]
+
+
+@pytest.mark.parametrize("url", ["nonsense", "mysql://localhost/x", "sqlite+nodriver:///x.db"])
+def test_bad_database_url_is_a_user_error(url: str) -> None:
+    with pytest.raises(DatabaseURLError):
+        Database(url)
