@@ -13,6 +13,7 @@ import email
 import email.policy
 import errno
 import http.server
+import ipaddress
 import socket
 import ssl
 import threading
@@ -30,8 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from channels import (
-    ChannelAddressError, Deliverer, DeliveryStatus, Outgoing, Rendered, fill_address,
-    notify_type_for, render,
+    ChannelAddressError, Deliverer, DeliveryStatus, Outgoing, fill_address, notify_type_for, render,
 )
 from channels import fast
 from channels.baseline import send_raw_apprise
@@ -123,7 +123,6 @@ def cert_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sink.localhost")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    import ipaddress
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5))
@@ -217,7 +216,7 @@ def mail_url(port: int, address: str = "bob@example.com", extra: str = "mode=ins
 
 def outgoing(url: str, *, kind: str = "email", severity: str = "critical", exercise: bool = False,
              address: str | None = None, body: str = "Leave the building by the stairs.") -> Outgoing:
-    rendered = render(kind if kind != "group" else "group", title="Fire in building B", body=body,
+    rendered = render(kind, title="Fire in building B", body=body,
                       severity=severity, exercise=exercise, link=LINK,
                       options=("I'm safe", "I need help"), org_name="ACME")
     return Outgoing(url=url, kind=kind, rendered=rendered, notify_type=notify_type_for(severity),
@@ -374,6 +373,27 @@ def test_address_apprise_would_misread_is_refused(smtp: SmtpServer) -> None:
     assert smtp.collector.mails == []
 
 
+def test_overflow_split_still_sends_one_message(smtp: SmtpServer) -> None:
+    url = mail_url(smtp.port, extra="mode=insecure&overflow=split")
+    result = Deliverer().send(outgoing(url, body="Leave now. " * 4000))  # > 32768, email's limit
+
+    assert result.status is DeliveryStatus.OK, result.error
+    smtp.collector.wait_for(1)
+    assert len(smtp.collector.wait_for(1, timeout=1)) == 1
+
+
+def test_optional_url_cannot_hide_a_failure() -> None:
+    url = f"json://127.0.0.1:{_free_port()}/hook?optional=yes"
+    assert Deliverer().send(outgoing(url, kind="group")).status is DeliveryStatus.FAILED
+
+
+def test_unknown_kind_is_refused() -> None:
+    rendered = render("chat", title="t", body="b", severity="info", exercise=False, link=None)
+    result = Deliverer().send(Outgoing(url="json://127.0.0.1/x", kind="pager", rendered=rendered,
+                                       notify_type="info"))
+    assert result.status is DeliveryStatus.FAILED and "pager" in (result.error or "")
+
+
 def test_address_with_a_list_separator_cannot_be_filled_in() -> None:
     with pytest.raises(ChannelAddressError):
         fill_address("mailto://h?to={address}", "bob@example.com,eve@example.com")
@@ -468,11 +488,6 @@ def test_worker_threads_each_with_a_deliverer(smtp: SmtpServer) -> None:
         thread.join(60)
     assert results.count(DeliveryStatus.OK) == 100
     assert len({m.rcpt_tos for m in smtp.collector.wait_for(100)}) == 100
-
-
-def test_sms_kind_renders_plain_text_for_apprise() -> None:
-    rendered = render("sms", title="t", body="b", severity="info", exercise=False, link=LINK)
-    assert isinstance(rendered, Rendered) and rendered.body_format == "text"
 
 
 # --- Matrix (a real Synapse) ------------------------------------------------------------

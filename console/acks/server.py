@@ -10,7 +10,9 @@ commit whatever the writer still holds.
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import threading
 import time
 from typing import Any
@@ -70,25 +72,20 @@ class AckServer:
         if self._thread is not None:
             return self.url
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth" under a crowd
-        app = make_app(self._db, **self._app_options)
+        sock = _bind(self._host, self._port)  # before anything else: a failure leaves nothing to clean up
+        try:
+            app = make_app(self._db, **self._app_options)
+        except BaseException:
+            sock.close()
+            raise
         proxy: dict[str, Any] = {}
         if self._trusted_proxy:
             proxy = {"trusted_proxy": self._trusted_proxy, "trusted_proxy_count": 1,
                      "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
                      "clear_untrusted_proxy_headers": True}
-        try:
-            server = create_server(app, host=self._host, port=self._port, threads=self._threads, ident="",
-                                   max_request_body_size=64 * 1024, channel_timeout=60, connection_limit=1000,
-                                   **proxy)
-        except OSError as exc:
-            app.close()
-            raise AckServerError(
-                f"cannot listen on {self._host}:{self._port}: {exc.strerror or exc}"
-                + (" (another program uses this port; choose another with --port)" if exc.errno == 98 else "")
-            ) from None
-        except ValueError as exc:  # waitress: unresolvable host and the like
-            app.close()
-            raise AckServerError(f"cannot listen on {self._host}:{self._port}: {exc}") from None
+        server = create_server(app, sockets=[sock], threads=self._threads, ident="",
+                               max_request_body_size=64 * 1024, channel_timeout=60, connection_limit=1000,
+                               **proxy)
         self._server, self.app = server, app
         host = str(server.effective_host)
         self._url = f"http://{'[' + host + ']' if ':' in host else host}:{server.effective_port}"
@@ -124,6 +121,28 @@ class AckServer:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A bound TCP socket for `host:port`, or an AckServerError that says why not."""
+    where = f"{host}:{port}"
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise AckServerError(f"cannot listen on {where}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        hint = " (another program uses this port; choose another with --port)" \
+            if exc.errno == errno.EADDRINUSE else ""
+        raise AckServerError(f"cannot listen on {where}: {exc.strerror or exc}{hint}") from None
+    return sock
 
 
 def _in_loop(server: Any, thunk: Any) -> None:

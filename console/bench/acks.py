@@ -36,7 +36,7 @@ from console.acks.tokens import hash_token
 from console.broadcast.send import SAFETY_CHECK, BroadcastRequest, create_broadcast
 from console.channelstore import save_channel
 from console.directory.csvimport import parse_csv, write_rows
-from console.models import AuditEntry, Broadcast, GroupLink, Incident, Recipient, utcnow
+from console.models import AuditEntry, Broadcast, Channel, GroupLink, Incident, Recipient, utcnow
 from console.storage import Database
 from console.storage.secrets import SecretBox
 
@@ -60,7 +60,8 @@ def seed_broadcast(db: Database, recipients: int, *, options: tuple[str, ...] = 
                    domain: str = "example.org") -> Seeded:
     """Contacts, a mail channel (and a group channel) and one broadcast, through the real services.
 
-    Nothing is sent: the deliveries stay in the outbox.
+    Nothing is sent: the deliveries stay in the outbox. Calling it again on the same
+    database adds another broadcast (contacts from another `domain` join the audience).
     """
     box = db.secrets
     csv_text = "name,email,phone,groups\n" + "".join(
@@ -68,8 +69,10 @@ def seed_broadcast(db: Database, recipients: int, *, options: tuple[str, ...] = 
     rows, _ignored = parse_csv(csv_text.encode(), "bench.csv")
     with db.write() as session:
         write_rows(session, rows, ACTOR, "bench.csv")
-        save_channel(session, box, ACTOR, name="Mail", kind="email", url=MAIL_URL)
-        if group_post:
+        have = set(session.scalars(select(Channel.name)))
+        if "Mail" not in have:
+            save_channel(session, box, ACTOR, name="Mail", kind="email", url=MAIL_URL)
+        if group_post and "Ops room" not in have:
             save_channel(session, box, ACTOR, name="Ops room", kind="group", url=GROUP_URL, group="all")
         result = create_broadcast(session, box, BroadcastRequest(
             title=title, body=body, groups=["all"], severity=severity, options=list(options), exercise=exercise,

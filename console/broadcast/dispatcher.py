@@ -21,7 +21,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from channels import Deliverer, DeliveryStatus, Outgoing, fill_address, notify_type_for, render
+from channels import (
+    Deliverer, DeliveryStatus, Outgoing, ServiceLimits, fill_address, notify_type_for, render, service_limits,
+)
 from console import settings
 from console.acks.tokens import ack_link, group_link
 from console.broadcast import outbox
@@ -51,6 +53,16 @@ class DispatchConfig:
         base = cls(workers=values["dispatch.workers"], max_attempts=values["dispatch.max_attempts"],
                    retry_base=values["dispatch.retry_base_seconds"])
         return cls(**{**base.__dict__, **overrides})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class _Route:
+    """A channel as the senders need it: its secret URL opened once per dispatcher."""
+
+    kind: str
+    url: str
+    rate: float | None
+    limits: ServiceLimits | None
 
 
 @dataclass
@@ -88,7 +100,7 @@ class Dispatcher:
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._limits = RateLimits()
-        self._channel_cache: dict[int, tuple[str, str, float | None]] = {}
+        self._routes: dict[int, _Route] = {}
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> Dispatcher:
@@ -187,11 +199,10 @@ class Dispatcher:
             b = session.get(Broadcast, bid)
             if b is not None:
                 ctx.broadcasts[bid] = b
-        for cid in {c.channel_id for c in claimed}:
-            if cid not in self._channel_cache:
-                ch = session.get(Channel, cid)
-                if ch is not None:
-                    self._channel_cache[cid] = (ch.kind, box.open(ch.url_sealed), ch.rate_per_sec)
+        for cid in {c.channel_id for c in claimed} - self._routes.keys():
+            ch = session.get(Channel, cid)
+            if ch is not None:
+                self._routes[cid] = _route(ch, box.open(ch.url_sealed))
         tokens = _tokens(session, claimed)
         jobs = []
         for c in claimed:
@@ -204,15 +215,17 @@ class Dispatcher:
 
     def _outgoing(self, ctx: _Context, c: Claimed, token: str | None) -> Outgoing:
         b = ctx.broadcasts[c.broadcast_id]
-        kind, url, _rate = self._channel_cache[c.channel_id]
+        route = self._routes[c.channel_id]
         if token is None:
             raise ValueError("the delivery has no link token")
         link = group_link(ctx.public_url, token) if c.group_link_id else ack_link(ctx.public_url, token)
-        rendered = render(kind, title=b.title, body=b.body, severity=b.severity, exercise=b.exercise, link=link,
-                          options=tuple(b.options), org_name=ctx.org_name, reminder=c.reminder)
-        target = fill_address(url, c.address) if c.address is not None and kind != "group" else url
-        return Outgoing(url=target, kind=kind, rendered=rendered, notify_type=notify_type_for(b.severity),
-                        address=c.address if kind != "group" else None)
+        rendered = render(route.kind, title=b.title, body=b.body, severity=b.severity, exercise=b.exercise,
+                          link=link, options=tuple(b.options), org_name=ctx.org_name, reminder=c.reminder,
+                          service_limits=route.limits)
+        personal = route.kind != "group" and c.address is not None
+        return Outgoing(url=fill_address(route.url, c.address) if personal else route.url, kind=route.kind,
+                        rendered=rendered, notify_type=notify_type_for(b.severity),
+                        address=c.address if personal else None)
 
     # -- senders ----------------------------------------------------------------------
     def _send_loop(self) -> None:
@@ -224,10 +237,15 @@ class Dispatcher:
             if job.outgoing is None:
                 self._results.put(Outcome(job.claimed, False, job.error, "", 0.0))
                 continue
-            _kind, _url, rate = self._channel_cache[job.claimed.channel_id]
+            rate = self._routes[job.claimed.channel_id].rate
             if rate:
                 self._limits.acquire(job.claimed.channel_id, rate)
-            result = deliverer.send(job.outgoing)
+            try:
+                result = deliverer.send(job.outgoing)
+            except Exception as exc:  # a bug must cost one delivery (retried), not the sender thread
+                log.exception("sending delivery %d failed unexpectedly", job.claimed.id)
+                self._results.put(Outcome(job.claimed, False, f"internal error: {exc.__class__.__name__}", "", 0.0))
+                continue
             self._results.put(Outcome(job.claimed, result.status is DeliveryStatus.OK, result.error, result.target,
                                       result.duration, result.status is DeliveryStatus.TIMED_OUT))
 
@@ -271,6 +289,15 @@ class Dispatcher:
             self.on_recorded(batch)
         if finished and self.on_finished:
             self.on_finished(finished)
+
+
+def _route(channel: Channel, url: str) -> _Route:
+    try:
+        limits: ServiceLimits | None = service_limits(url, channel.kind)
+    except Exception:  # limits are a refinement: an unreadable one must not stop delivery
+        log.warning("cannot read the service limits of channel %s", channel.name)
+        limits = None
+    return _Route(channel.kind, url, channel.rate_per_sec, limits)
 
 
 def _tokens(session, claimed: list[Claimed]) -> dict[Claimed, bytes]:  # type: ignore[no-untyped-def]

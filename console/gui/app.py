@@ -102,6 +102,7 @@ def build(db: Database, actor: str, *, embedded_services: bool = True,
     tasks.busy_changed.connect(window.status.set_busy)
     tasks.unhandled.connect(window.show_message)
     services.state_changed.connect(window.status.set_services)
+    window.status.set_services(services.state)
     load_org_name()
     services.start()
     return window, services

@@ -163,7 +163,8 @@ class MainWindow(QMainWindow):
         view_menu = bar.addMenu(self.tr("&View"))
         self.page_actions: list[QAction] = []
         for number, page in enumerate(self._pages[:9], start=1):
-            action = self._action(page.title, f"Ctrl+{number}", lambda key=page.key: self.show_page(key), page.icon)
+            action = self._action(page.title, f"Ctrl+{number}",
+                                  lambda _checked=False, key=page.key: self.show_page(key), page.icon)
             view_menu.addAction(action)
             self.page_actions.append(action)
         view_menu.addSeparator()

@@ -15,11 +15,16 @@ ORGANIZATION = "Crisis Console"
 APPLICATION = "crisis-console"
 
 
+def user_store() -> QSettings:
+    """QSettings("Crisis Console", "crisis-console") in the default format (tests set IniFormat and a path)."""
+    return QSettings(QSettings.defaultFormat(), QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+
+
 class Preferences:
     """Typed access to the QSettings of the desktop app."""
 
     def __init__(self, store: QSettings | None = None) -> None:
-        self._store = store if store is not None else QSettings(ORGANIZATION, APPLICATION)
+        self._store = store if store is not None else user_store()
 
     @property
     def theme(self) -> str:

@@ -8,8 +8,9 @@ socket, so it runs off the GUI thread; the outcome arrives as a ServiceState.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+import socket
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, Signal
 
@@ -36,6 +37,22 @@ class ServiceState:
     ack_url: str | None = None  # where the embedded server listens
     public_url: str | None = None  # what links in messages point at (setting ack.public_url)
     notes: tuple[str, ...] = ()  # fallbacks and errors, in words
+
+
+def _can_bind(host: str, port: int) -> bool:
+    """Whether host:port is free (checked first: a failed bind inside waitress leaks its sockets)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return True  # let the server report the bad address in its own words
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError:
+            return False
+    return True
 
 
 class _AnnouncingRecorder(GroupCommitRecorder):
@@ -157,13 +174,14 @@ class Services(QObject):
         return AckServer(self.db, host=host, port=port, recorder=recorder)
 
     def _start_ack(self, host: str, port: int) -> tuple[AckServer, str, str | None]:
-        server = self._ack_server(host, port)
-        try:
-            return server, server.start(), None
-        except AckServerError as exc:
-            if port == 0:
-                raise
-            log.warning("%s; using any free port", exc)
+        if port == 0 or _can_bind(host, port):
+            server = self._ack_server(host, port)
+            try:
+                return server, server.start(), None
+            except AckServerError as exc:
+                if port == 0:
+                    raise
+                log.warning("%s; using any free port", exc)
         server = self._ack_server(host, 0)
         url = server.start()
         return server, url, f"port {port} is taken: the acknowledgement service listens on {url} instead"

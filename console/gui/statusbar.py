@@ -87,5 +87,5 @@ class StatusBar(QStatusBar):
         self.ack.set(state.ack, text, "\n".join(t for t in (tip, notes) if t) if state.ack != FAILED else tip)
 
 
-def _elide(text: str, limit: int = 80) -> str:
+def _elide(text: str, limit: int = 90) -> str:
     return text if len(text) <= limit else f"{text[:30]}…{text[-(limit - 31):]}"

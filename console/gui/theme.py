@@ -76,7 +76,8 @@ class ThemeController(QObject):
             self.changed.emit(theme)
 
     def _apply(self, theme: str) -> None:
-        self._app.setStyle("Fusion")
+        if self._app.style().name().lower() != "fusion":
+            self._app.setStyle("Fusion")
         font = QFont()
         font.setFamilies(FONT_FAMILIES)
         font.setPointSizeF(10.0)

@@ -82,7 +82,7 @@ class FilterEdit(QLineEdit):
         self.setPlaceholderText(placeholder)
         self.setClearButtonEnabled(True)
         self.addAction(resources.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.setMinimumWidth(260)
+        self.setMinimumWidth(220)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(150)

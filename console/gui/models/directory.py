@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -31,6 +32,16 @@ class ContactsModel(RowTableModel):
     @classmethod
     def search_text(cls, row: ContactRow) -> str:
         return f"{row.name} {row.email} {row.phone or ''} {' '.join(row.groups)}".casefold()
+
+    @classmethod
+    def key_function(cls, column: int) -> Callable[[ContactRow], Any] | None:
+        keys: dict[int, Callable[[ContactRow], Any]] = {
+            cls.NAME: lambda r: r.name.casefold(),
+            cls.EMAIL: lambda r: r.email,
+            cls.PHONE: lambda r: r.phone or "",
+            cls.GROUPS: lambda r: ",".join(g for g in r.groups if g != ALL_GROUP).casefold(),
+        }
+        return keys.get(column)
 
 
 class GroupsModel(RowTableModel):

@@ -105,7 +105,7 @@ class AuditView(QWidget):
         self.actor_edit.setPlaceholderText(self.tr("Anyone"))
         self.action_edit = QComboBox()
         self.action_edit.setEditable(True)
-        self.action_edit.setMinimumWidth(180)
+        self.action_edit.setMinimumWidth(130)
         self.action_edit.lineEdit().setPlaceholderText(self.tr("Any action"))
         self.text_edit = QLineEdit()
         self.text_edit.setPlaceholderText(self.tr("e.g. broadcast 7, an email address"))
@@ -151,7 +151,7 @@ class AuditView(QWidget):
         edit.setMinimumDateTime(_ANY)
         edit.setSpecialValueText(self.tr("Any time"))
         edit.setDateTime(_ANY)
-        edit.setMinimumWidth(160)
+        edit.setMinimumWidth(130)
         return edit
 
     # -- querying -------------------------------------------------------------------------

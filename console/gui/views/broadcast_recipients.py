@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QModelRoleDataSpan,
     QObject,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -83,11 +84,32 @@ class RecipientsModel(QAbstractTableModel):
             return self._headers[section]
         return None
 
+    def index(self, row: int, column: int, parent: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        # One call into Python instead of two (hasIndex → rowCount and columnCount): the
+        # proxy maps every cell it paints through here.
+        if parent.isValid() or not (0 <= row < len(self._rows) and 0 <= column < len(self._headers)):
+            return QModelIndex()
+        return self.createIndex(row, column)
+
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        row = self._rows[index.row()]
-        col = index.column()
+        return self.value(self._rows[index.row()], index.column(), role)
+
+    def multiData(self, index: _Index, roleDataSpan: QModelRoleDataSpan) -> None:  # noqa: N803 - Qt's name
+        self.fill(index.row(), index.column(), roleDataSpan) if index.isValid() else None
+
+    def fill(self, position: int, column: int, span: QModelRoleDataSpan) -> None:
+        """Every role a delegate asks for, in one call from C++ (see RecipientsFilter.multiData)."""
+        row = self._rows[position]
+        for role_data in span:
+            value = self.value(row, column, role_data.role())
+            if value is None:
+                role_data.clearData()
+            else:
+                role_data.setData(value)
+
+    def value(self, row: RecipientRow, col: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, col)
         if role == FILTER_ROLE:
@@ -217,3 +239,15 @@ class RecipientsFilter(QSortFilterProxyModel):
         source = self.sourceModel()
         if source is not None:
             source.sort(column, order)
+
+    def multiData(self, index: _Index, roleDataSpan: QModelRoleDataSpan) -> None:  # noqa: N803 - Qt's name
+        # Qt's proxy would ask the source once per role, each a call into Python; with
+        # thousands of rows changing and other Python threads busy, each such call may
+        # wait for the GIL. One call per painted cell keeps the GUI thread responsive.
+        source = self.mapToSource(index)
+        model = self.sourceModel()
+        if source.isValid() and isinstance(model, RecipientsModel):
+            model.fill(source.row(), source.column(), roleDataSpan)
+        else:
+            for role_data in roleDataSpan:
+                role_data.clearData()

@@ -116,6 +116,10 @@ class BroadcastTreeModel(QAbstractItemModel):
                     return self.index(child, 0, self.index(row, 0))
         return QModelIndex()
 
+    def incident_state(self, incident_id: int) -> str | None:
+        row = self._row_of.get(incident_id)
+        return None if row is None else self._incidents[row].state
+
     def broadcast(self, broadcast_id: int) -> BroadcastNode | None:
         for incident in self._incidents:
             for b in incident.broadcasts:

@@ -324,29 +324,27 @@ class BroadcastsView(QWidget):
 
     @staticmethod
     def _set_bar(bar: QProgressBar, value: int, maximum: int) -> None:
-        if bar.maximum() != max(maximum, 1):
+        if bar.maximum() == max(maximum, 1) and bar.value() == value:
+            return
+        # QProgressBar.setValue repaints at once, which paints the whole window's pending
+        # updates (the recipients table too) there and then; let the event loop paint once.
+        bar.setUpdatesEnabled(False)
+        try:
             bar.setRange(0, max(maximum, 1))
-        if bar.value() != value:
             bar.setValue(value)
+        finally:
+            bar.setUpdatesEnabled(True)
 
     def _update_buttons(self) -> None:
         st = self.status
         node = self.tree_model.broadcast(self.broadcast_id) if self.broadcast_id else None
-        incident_open = node is not None and self._incident_open(node.incident_id)
+        incident_open = node is not None and self.tree_model.incident_state(node.incident_id) == "open"
         busy = self.actions.busy
         self.remind_button.setEnabled(bool(st and not busy and st.state != "cancelled"
                                            and st.acknowledged < st.recipients))
         self.cancel_button.setEnabled(bool(st and not busy and st.pending))
         self.update_button.setEnabled(bool(st and not busy and incident_open))
         self.all_clear_button.setEnabled(bool(st and not busy and incident_open))
-
-    def _incident_open(self, incident_id: int) -> bool:
-        for row in range(self.tree_model.rowCount()):
-            index = self.tree_model.index(row, 0)
-            node = self.tree_model.node(index)
-            if node.id == incident_id:
-                return node.state == "open"
-        return False
 
     def _show_error(self, text: str) -> None:
         self.error_label.setText(text)

@@ -172,7 +172,17 @@ class ChannelsView(QWidget):
                                             .replace("%2", row.url))
             self.bridge.data_changed.emit("channels")
 
-        self.tasks.run(work, done, lambda exc: dialog.show_error(describe(exc)))
+        self.tasks.run(work, done, lambda exc: dialog.show_error(self._words(exc)))
+
+    def _words(self, exc: Exception) -> str:
+        """The service names CLI options (`--url: …`); here the same fields are form labels."""
+        labels = {"--name:": self.tr("Name:"), "--url:": self.tr("Apprise URL:"), "--group:": self.tr("Group:"),
+                  "--field:": self.tr("Address from:"), "--rate:": self.tr("Rate limit:")}
+        text = describe(exc)
+        for option, label in labels.items():
+            if text.startswith(option):
+                return label + text[len(option):]
+        return text
 
     def disable_selected(self) -> None:
         channel = self.selected_channel()

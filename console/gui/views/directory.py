@@ -48,14 +48,18 @@ log = logging.getLogger("console.gui.directory")
 class _Loaded:
     contacts: list[ContactRow]
     haystacks: list[str]
+    presorted: bool
     groups: list[GroupRow]
+    sort: tuple[int, Qt.SortOrder] | None
 
 
-def _load(db: Database) -> _Loaded:
+def _load(db: Database, sort: tuple[int, Qt.SortOrder] | None) -> _Loaded:
+    """Worker side: read, sort and index the directory so the GUI thread only swaps lists."""
     with db.read() as session:
         contacts = list_contacts(session)
         groups = list_groups(session)
-    return _Loaded(contacts, ContactsModel.haystacks(contacts), groups)
+    rows, haystacks, presorted = ContactsModel.prepare(contacts, sort)
+    return _Loaded(rows, haystacks, presorted, groups, sort)
 
 
 def _button(text: str, icon: str, name: str) -> QPushButton:
@@ -177,7 +181,8 @@ class DirectoryView(QWidget):
     def refresh(self) -> None:
         self._generation += 1
         generation = self._generation
-        self.tasks.run(lambda: _load(self.db), lambda loaded: self._loaded(generation, loaded),
+        sort = self.contacts.sort_spec
+        self.tasks.run(lambda: _load(self.db, sort), lambda loaded: self._loaded(generation, loaded),
                        self._failed)
 
     def focus_filter(self) -> None:
@@ -188,7 +193,8 @@ class DirectoryView(QWidget):
         if generation != self._generation:
             return
         selected = self._selected_group()
-        self.contacts.set_rows(loaded.contacts, loaded.haystacks)
+        presorted = loaded.presorted and self.contacts.sort_spec == loaded.sort  # unless re-sorted meanwhile
+        self.contacts.set_rows(loaded.contacts, loaded.haystacks, presorted=presorted)
         self.groups.set_rows(loaded.groups)
         if selected is not None:
             row = self.groups.find(lambda g: g.id == selected.id)

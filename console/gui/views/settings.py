@@ -44,6 +44,7 @@ class _Field:
     editor: QLineEdit | QCheckBox
     error: QLabel
     stored: str = ""
+    problem: str | None = None
 
     def text(self) -> str:
         if isinstance(self.editor, QCheckBox):
@@ -206,6 +207,7 @@ class SettingsView(QWidget):
                 settings.parse_value(key, text)
             except settings.SettingError as exc:
                 problem = str(exc)
+        field.problem = problem
         field.error.setText(problem or "")
         field.error.setVisible(problem is not None)
         field.editor.setProperty("invalid", problem is not None)
@@ -221,7 +223,7 @@ class SettingsView(QWidget):
         if not hasattr(self, "save_button"):
             return
         dirty = bool(self.changed())
-        valid = all(not f.error.isVisible() for f in self.fields.values())
+        valid = all(f.problem is None for f in self.fields.values())
         self.save_button.setEnabled(dirty and valid)
         self.revert_button.setEnabled(dirty)
 

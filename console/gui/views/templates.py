@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -107,7 +108,7 @@ class TemplatesView(QWidget):
             self.severity.addItem(resources.icon(f"severity-{severity}"), self.model.severity_text(severity), severity)
         self.body = QPlainTextEdit()
         self.body.setPlaceholderText(self.tr("What happened, what to do, where to go. Markdown is allowed."))
-        self.body.setMinimumHeight(140)
+        self.body.setMinimumHeight(90)
         self.preset = QComboBox()
         self.preset.addItem(self.tr("Acknowledge"), "acknowledge")
         self.preset.addItem(self.tr("Safety check: I'm safe / I need help"), "safety_check")
@@ -115,7 +116,8 @@ class TemplatesView(QWidget):
         self.options = QPlainTextEdit()
         self.options.setObjectName("optionsEdit")
         self.options.setPlaceholderText(self.tr("One answer per line"))
-        self.options.setFixedHeight(84)
+        self.options.setMinimumHeight(56)
+        self.options.setMaximumHeight(96)
         form.addRow(self.tr("Name"), self.name)
         form.addRow(self.tr("Title"), self.title)
         form.addRow(self.tr("Severity"), self.severity)
@@ -132,7 +134,12 @@ class TemplatesView(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.save_button)
         form_box.addLayout(buttons)
-        split.addWidget(editor)
+        scroller = QScrollArea()
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setWidget(editor)
+        scroller.setMinimumWidth(380)
+        split.addWidget(scroller)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         split.setSizes([640, 520])

@@ -1,0 +1,159 @@
+"""Audit view: filters, pages, verify (whole and tampered), export to CSV and JSON."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QDateTime, Qt
+from sqlalchemy import text
+
+from console import audit
+from console.audit.search import PAGE, AuditRow
+from console.gui.bridge import Bridge
+from console.gui.models.audit import AuditModel
+from console.gui.tasks import TaskRunner
+from console.gui.views.audit import AuditView
+from console.storage import Database, open_database
+from tests.helpers.gui import ACTOR, isolate_qsettings
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(autouse=True)
+def _qsettings(tmp_path: Path) -> None:
+    isolate_qsettings(tmp_path / "qsettings")
+
+
+@pytest.fixture
+def db(sqlite_url: str) -> Iterator[Database]:
+    database = open_database(sqlite_url)
+    with database.write() as session:
+        audit.append(session, "alice", "contacts.add", "ada@example.org", {"id": 1})
+        audit.append(session, "bob", "broadcast.alert", "broadcast 7", {"title": "Fire alarm"})
+        audit.append(session, "alice", "channels.add", "Corp mail", {"url": "mailto://…"})
+        audit.append(session, "bob", "broadcast.update", "broadcast 7", {"title": "All out"})
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def view(qtbot, db: Database) -> Iterator[AuditView]:  # type: ignore[no-untyped-def]
+    tasks = TaskRunner()
+    widget = AuditView(db, ACTOR, tasks, Bridge())
+    qtbot.addWidget(widget)
+    widget.resize(1300, 800)
+    widget.show()
+    with qtbot.waitSignal(widget.loaded, timeout=10_000):
+        pass
+    yield widget
+    tasks.wait_idle(20_000)
+
+
+def shown(view: AuditView) -> list[int]:
+    return [view.model.row(r).seq for r in range(view.model.rowCount())]
+
+
+def test_newest_first_and_filters(qtbot, view: AuditView) -> None:  # type: ignore[no-untyped-def]
+    assert shown(view) == [4, 3, 2, 1]
+    assert view.model.index(0, AuditModel.ACTION).data() == "broadcast.update"
+    assert [view.action_edit.itemText(i) for i in range(view.action_edit.count())] == [
+        "", "broadcast.alert", "broadcast.update", "channels.add", "contacts.add"]
+
+    qtbot.keyClicks(view.actor_edit, "alice")
+    with qtbot.waitSignal(view.loaded, timeout=10_000):
+        qtbot.keyClick(view.actor_edit, Qt.Key.Key_Return)
+    assert shown(view) == [3, 1]
+
+    view.actor_edit.clear()
+    qtbot.keyClicks(view.text_edit, "broadcast 7")
+    view.action_edit.setCurrentText("update")
+    with qtbot.waitSignal(view.loaded, timeout=10_000):
+        qtbot.mouseClick(view.apply_button, Qt.MouseButton.LeftButton)
+    assert shown(view) == [4]
+
+    tomorrow = QDateTime.currentDateTime().addDays(1)
+    view.since.setDateTime(tomorrow)
+    with qtbot.waitSignal(view.loaded, timeout=10_000):
+        view.apply_filter()
+    assert shown(view) == []
+    view.since.setDateTime(QDateTime.currentDateTime().addDays(-1))
+    view.until.setDateTime(tomorrow)
+    with qtbot.waitSignal(view.loaded, timeout=10_000):
+        view.apply_filter()
+    assert shown(view) == [4]
+
+    with qtbot.waitSignal(view.loaded, timeout=10_000):
+        qtbot.mouseClick(view.clear_button, Qt.MouseButton.LeftButton)
+    assert shown(view) == [4, 3, 2, 1]
+    assert view.since.text() == "Any time"
+
+
+def test_verify_ok_then_tampered_names_the_entry(qtbot, view: AuditView, db: Database) -> None:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(view.verified, timeout=10_000) as verified:
+        qtbot.mouseClick(view.verify_button, Qt.MouseButton.LeftButton)
+    assert verified.args[0].ok
+    assert view.banner.tone == "ok" and "OK" in view.banner.text() and "4 entries" in view.banner.text()
+
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET actor = 'x' WHERE seq = 1"))
+    with qtbot.waitSignal(view.verified, timeout=10_000) as verified:
+        qtbot.mouseClick(view.verify_button, Qt.MouseButton.LeftButton)
+    assert not verified.args[0].ok
+    assert view.banner.tone == "error" and view.banner.isVisible()
+    assert "seq 1" in view.banner.text() and "hash does not match" in view.banner.text()
+
+
+def test_export_csv_and_json(qtbot, view: AuditView, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "log.csv"
+    with qtbot.waitSignal(view.exported, timeout=10_000) as exported:
+        view.export_to(out, "csv")  # what the file dialog calls
+    assert exported.args == [4]
+    with out.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["seq"] for r in rows] == ["1", "2", "3", "4"] and rows[0]["hash"]
+    out_json = tmp_path / "log.json"
+    with qtbot.waitSignal(view.exported, timeout=10_000):
+        view.export_to(out_json, "json")
+    entries = json.loads(out_json.read_text(encoding="utf-8"))
+    assert entries[1]["details"] == {"title": "Fire alarm"} and str(out_json) in view.banner.text()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temp files left
+
+
+def test_pages_are_fetched_as_the_table_scrolls(qtbot, view: AuditView, db: Database) -> None:  # type: ignore[no-untyped-def]
+    with db.write() as session:
+        for i in range(PAGE + 150):
+            audit.append(session, "load", "test.entry", f"entry {i}", {})
+    with qtbot.waitSignal(view.loaded, timeout=10_000):
+        view.refresh()
+    assert view.model.rowCount() == PAGE and not view.model.complete
+    assert "scroll for more" in view.count_label.text()
+    qtbot.waitUntil(lambda: (view.table.scrollToBottom(), view.model.rowCount())[1] == PAGE + 154, timeout=10_000)
+    assert view.model.complete and shown(view)[-1] == 1
+    assert shown(view) == sorted(shown(view), reverse=True)
+
+
+def test_reloads_when_something_is_audited(qtbot, view: AuditView, db: Database) -> None:  # type: ignore[no-untyped-def]
+    with db.write() as session:
+        audit.append(session, "carol", "settings.set", "org.name", {"new": "Acme"})
+    with qtbot.waitSignal(view.loaded, timeout=10_000):
+        view.bridge.data_changed.emit("settings")
+    assert shown(view)[0] == 5
+
+
+def test_model_passes_the_model_tester(qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+    model = AuditModel()
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    requested: list[int] = []
+    model.more_wanted.connect(requested.append)
+    model.start([AuditRow(3, now, "a", "x.y", "s", "{}"), AuditRow(2, now, "b", "x.z", "t", '{"k":1}')], False)
+    assert model.canFetchMore()
+    qtmodeltester.check(model)  # the tester fetches more: one page is asked for, and only one at a time
+    assert requested == [2] and not model.canFetchMore()
+    model.add_page([AuditRow(1, now, "c", "x.y", "u", "{}")], True)
+    assert not model.canFetchMore() and model.rowCount() == 3
+    qtmodeltester.check(model)
