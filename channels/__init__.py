@@ -8,7 +8,7 @@ package shows or logs is Apprise's privacy form of them.
 from channels.deliver import Deliverer, DeliveryResult, DeliveryStatus, Outgoing
 from channels.errors import ChannelAddressError, ChannelError, ChannelURLError
 from channels.render import (
-    SEVERITIES, Rendered, ServiceLimits, call_to_action, notify_type_for, render, service_limits,
+    SEVERITIES, Rendered, ServiceLimits, as_html, call_to_action, notify_type_for, render, service_limits,
 )
 from channels.urls import (
     KINDS, PERSONAL_KINDS, fill_address, mask_url, target_count, validate_channel_url,
@@ -26,6 +26,7 @@ __all__ = [
     "DeliveryStatus",
     "Outgoing",
     "Rendered",
+    "as_html",
     "ServiceLimits",
     "call_to_action",
     "fill_address",

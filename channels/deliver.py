@@ -12,6 +12,7 @@ import logging
 import re
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -19,7 +20,7 @@ import apprise
 from apprise import AppriseAsset, AppriseResultStatus, NotifyBase, OverflowMode
 from apprise.plugins.email import NotifyEmail
 
-from channels import fast
+from channels import fast, smtppool
 from channels.errors import ChannelError
 from channels.render import Rendered
 from channels.urls import (
@@ -106,6 +107,11 @@ class Deliverer:
     pool, so concurrency is the number of workers), and uses :mod:`channels.fast` so
     plain SMTP builds no TLS context.
 
+    SMTP connections are reused across sends (:mod:`channels.smtppool`): one open
+    connection per relay and account, kept by this Deliverer for its thread. Call
+    :meth:`close` (or use it as a context manager) when the worker stops, to QUIT them;
+    a Deliverer that is simply dropped closes its sockets without a QUIT.
+
     Timeouts: the plugin's ``socket_connect_timeout`` and ``socket_read_timeout`` are
     set to ``connect_timeout`` and ``read_timeout`` unless the URL sets ``cto=``/``rto=``
     itself. Apprise's SMTP code uses one smtplib timeout for the connection and every
@@ -120,12 +126,25 @@ class Deliverer:
     status (its own deadline, if a caller's asset sets one) maps to TIMED_OUT as well.
     """
 
-    def __init__(self, connect_timeout: float = 5.0, read_timeout: float = 15.0) -> None:
+    def __init__(self, connect_timeout: float = 5.0, read_timeout: float = 15.0, *,
+                 reuse_connections: bool = True, idle_timeout: float = smtppool.IDLE_TIMEOUT) -> None:
+        """A Deliverer with its own SMTP connections (none opened yet).
+
+        Args:
+            connect_timeout: seconds to wait for a connection.
+            read_timeout: seconds to wait for an answer.
+            reuse_connections: keep SMTP connections open between sends (False: one per mail).
+            idle_timeout: seconds an unused SMTP connection stays open before it is replaced.
+        """
         if connect_timeout <= 0 or read_timeout <= 0:
             raise ValueError("timeouts must be positive")
         self.connect_timeout = float(connect_timeout)
         self.read_timeout = float(read_timeout)
         fast.install()
+        self._pool: smtppool.SMTPPool | None = None
+        if reuse_connections and smtppool.install():
+            self._pool = smtppool.SMTPPool(idle_timeout=idle_timeout)
+            weakref.finalize(self, self._pool.discard)
         self._asset = AppriseAsset(async_mode=False, service_timeout=0)
         self._apprise = apprise.Apprise(asset=self._asset)
         self._owner: int | None = None
@@ -150,6 +169,17 @@ class Deliverer:
             status = DeliveryStatus.TIMED_OUT if isinstance(exc, TimeoutError) else DeliveryStatus.FAILED
             text = redact(one_line(f"{type(exc).__name__}: {exc}"), secret_parts(outgoing.url, target))
             return self._done(status, text, target, started)
+
+    def close(self) -> None:
+        """QUIT the SMTP connections kept open for this worker; sending later opens new ones."""
+        if self._pool is not None:
+            self._pool.close()
+
+    def __enter__(self) -> Deliverer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _bind_thread(self) -> None:
         me = threading.get_ident()
@@ -178,7 +208,7 @@ class Deliverer:
         rendered = outgoing.rendered
         self._apprise.add(plugin)
         try:
-            with fast.lazy_tls():
+            with fast.lazy_tls(), smtppool.reuse(self._pool):
                 result = self._apprise.notify(
                     body=rendered.body, title=rendered.title, notify_type=outgoing.notify_type,
                     body_format=rendered.body_format)

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from apprise import NotifyBase, NotifyFormat, NotifyType
+from markdown_it import MarkdownIt
 
 from channels.errors import ChannelError
 from channels.urls import ADDRESS, SAMPLE_ADDRESSES, fill_address, instantiate
@@ -203,6 +204,22 @@ def _render_markdown(*, title: str, body: str, exercise: bool, link: str | None,
                                    "the label and link alone need more")
             full = assemble(_cut(text, room - fixed))
     return Rendered(full_title, full, NotifyFormat.MARKDOWN.value)
+
+
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})  # raw HTML in a body is escaped, never passed on
+
+
+def as_html(rendered: Rendered) -> Rendered:
+    """The same message with its Markdown body turned into HTML.
+
+    For a fan-out the dispatcher converts a broadcast's body once and fills in
+    each recipient's link, so Apprise's email plugin does not run its Markdown
+    converter per message (about a quarter of the CPU of one email here).
+    Apprise still writes the text/plain part from this HTML, links as bare URLs.
+    """
+    if rendered.body_format != NotifyFormat.MARKDOWN.value:
+        return rendered
+    return Rendered(rendered.title, _MARKDOWN.render(rendered.body), NotifyFormat.HTML.value)
 
 
 def _plain(markdown: str) -> str:

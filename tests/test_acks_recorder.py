@@ -109,7 +109,7 @@ def test_the_writer_and_other_writers_keep_one_chain(seeded_db: tuple[Database, 
 
 def test_a_deleted_recipient_fails_alone(seeded_db: tuple[Database, Seeded, list[int]],
                                          recorder: GroupCommitRecorder) -> None:
-    db, _seeded, ids = seeded_db
+    _db, _seeded, ids = seeded_db
     gone = recorder.submit(AnswerRequest(10**9, "I'm safe", "192.0.2.1"))
     fine = recorder.submit(AnswerRequest(ids[1], "I'm safe", "192.0.2.1"))
     with pytest.raises(RecipientGone):

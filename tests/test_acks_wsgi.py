@@ -21,11 +21,12 @@ import pytest
 from sqlalchemy import func, select, text
 
 from console import audit, settings
+from console.acks.http import CSP
 from console.acks.limits import FailureLimiter
 from console.acks.lookup import Lookup
 from console.acks.rawdb import RawDialect, ReadPool
 from console.acks.recorder import AUDIT_ACTION
-from console.acks.wsgi import CSP, AckApp, make_app
+from console.acks.wsgi import AckApp, make_app
 from console.bench.acks import Seeded, seed_broadcast
 from console.broadcast.outbox import cancel
 from console.broadcast.send import BroadcastRequest, create_broadcast
@@ -160,7 +161,7 @@ def test_read_connections_cannot_write(service: Service) -> None:
     """GET is read-only by construction: the database refuses writes on its connections."""
     pool = ReadPool(RawDialect(service.db), 1)
     try:
-        with pytest.raises(Exception, match="(?i)read.?only|query_only|readonly"), pool.cursor() as cur:
+        with pytest.raises(Exception, match=r"(?i)read.?only|query_only|readonly"), pool.cursor() as cur:
             cur.execute("UPDATE recipients SET answer = 'x'")
     finally:
         pool.close()

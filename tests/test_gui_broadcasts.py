@@ -13,10 +13,17 @@ import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import func, select, update
 
+from console.broadcast.outbox import cancel
+from console.broadcast.reminders import remind
 from console.broadcast.send import SAFETY_CHECK, BroadcastRequest, create_broadcast
 from console.gui.bridge import Bridge
 from console.gui.tasks import TaskRunner
-from console.gui.views.broadcast_data import RecipientRow
+from console.gui.views.broadcast_data import (
+    RecipientRow,
+    load_changes,
+    load_recipients,
+    load_tree,
+)
 from console.gui.views.broadcast_recipients import RecipientsFilter, RecipientsModel
 from console.gui.views.broadcast_tree import BroadcastTreeModel
 from console.gui.views.broadcasts import BroadcastsView
@@ -168,8 +175,34 @@ def test_incidents_group_their_broadcasts(qtbot, view: BroadcastsView, db: Datab
     assert model.index_of_broadcast(first).row() == 0
 
 
+def test_incremental_reads_agree_with_a_full_read(db: Database) -> None:
+    bid = send(db)
+    rows, mark = load_recipients(db, bid)
+    known = {r.id: r for r in rows}
+    deliver(db, bid, sent=3, failed=1)
+    answer(db, bid, {0: "I'm safe"})
+    with db.write() as session:  # one delivery fails once and waits for its retry
+        first_pending = session.scalar(select(func.min(Delivery.id)).where(Delivery.state == "pending"))
+        session.execute(update(Delivery).where(Delivery.id == first_pending)
+                        .values(attempts=1, last_error="SMTP 451: try again later"))
+    changed, mark = load_changes(db, bid, mark, known)
+    known.update({r.id: r for r in changed})
+    assert len(changed) == 5 and known == {r.id: r for r in load_recipients(db, bid)[0]}
+    assert {r.state for r in changed} == {"sent", "failed", "retrying"}
+
+    with db.write() as session:
+        remind(session, bid, ACTOR)  # reminders get new, higher ids
+        cancel(session, bid, ACTOR)
+    answer(db, bid, {0: "I need help", 7: "I'm safe"})  # a changed answer and a new one
+    changed, mark = load_changes(db, bid, mark, known)
+    known.update({r.id: r for r in changed})
+    assert known == {r.id: r for r in load_recipients(db, bid)[0]}
+    assert known[rows[0].id].answer == "I need help" and known[rows[7].id].answer == "I'm safe"
+    assert load_changes(db, bid, mark, known)[0] == []  # nothing left in flight: nothing to read
+
+
 def test_models_pass_the_model_tester(qtmodeltester, db: Database) -> None:  # type: ignore[no-untyped-def]
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     rows = [RecipientRow(i, f"Person {i}", f"p{i}@example.org", "pending", "", "", None) for i in range(1, 6)]
     model = RecipientsModel()
     model.set_rows(1, rows)
@@ -184,8 +217,6 @@ def test_models_pass_the_model_tester(qtmodeltester, db: Database) -> None:  # t
     qtmodeltester.check(proxy)
 
     send(db, title="Tree")
-    from console.gui.views.broadcast_data import load_tree
-
     tree = BroadcastTreeModel()
     tree.update(load_tree(db))
     send(db, title="Update", kind="update", incident_id=1)
@@ -203,15 +234,15 @@ def test_remind_cancel_update_and_all_clear(qtbot, view: BroadcastsView, db: Dat
     view.confirm = lambda title, text: questions.append(text) or True
 
     assert view.remind_button.isEnabled()
-    with qtbot.waitSignal(view.actions.done, timeout=10_000) as done:
+    with qtbot.waitSignal(view.operations.done, timeout=10_000) as done:
         view.remind_button.click()
     assert "7 people" in questions[-1] and "Reminding 7 people" in done.args[0]
     with db.read() as session:
         assert session.scalar(select(func.count()).where(Delivery.broadcast_id == bid,
                                                          Delivery.reminder.is_(True))) == 7
 
-    refreshed(qtbot, view, lambda: view.cancel_button.isEnabled() and not view.actions.busy)
-    with qtbot.waitSignal(view.actions.done, timeout=10_000):
+    refreshed(qtbot, view, lambda: view.cancel_button.isEnabled() and not view.operations.busy)
+    with qtbot.waitSignal(view.operations.done, timeout=10_000):
         view.cancel_button.click()
     with db.read() as session:
         assert session.scalar(select(Broadcast.state).where(Broadcast.id == bid)) == "cancelled"
@@ -225,7 +256,7 @@ def test_remind_cancel_update_and_all_clear(qtbot, view: BroadcastsView, db: Dat
     qtbot.waitUntil(lambda: view.broadcast_id == update_id, timeout=10_000)
 
     view.ask_follow_up = lambda kind, base: ("All clear", "Back to work.") if kind == "all_clear" else None
-    refreshed(qtbot, view, lambda: view.all_clear_button.isEnabled() and not view.actions.busy)
+    refreshed(qtbot, view, lambda: view.all_clear_button.isEnabled() and not view.operations.busy)
     with qtbot.waitSignal(view.bridge.broadcast_created, timeout=10_000) as created:
         view.all_clear_button.click()
     with db.read() as session:

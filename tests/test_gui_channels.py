@@ -136,13 +136,13 @@ def test_send_test_delivers_through_the_real_smtp_sink(qtbot, view: ChannelsView
 
     with qtbot.waitSignal(view.test_finished, timeout=20_000) as finished:
         qtbot.mouseClick(dialog.send_button, Qt.MouseButton.LeftButton)  # no address yet
-    assert finished.args == [False] and "address" in dialog.result.text() and dialog.result.tone == "error"
+    assert finished.args == [False] and "address" in dialog.outcome.text() and dialog.outcome.tone == "error"
 
     qtbot.keyClicks(dialog.address, "duty.officer@example.org")
     with qtbot.waitSignal(view.test_finished, timeout=30_000) as finished:
         qtbot.mouseClick(dialog.send_button, Qt.MouseButton.LeftButton)
-    assert finished.args == [True], dialog.result.text()
-    assert dialog.result.text().startswith("OK") and dialog.result.tone == "ok"
+    assert finished.args == [True], dialog.outcome.text()
+    assert dialog.outcome.text().startswith("OK") and dialog.outcome.tone == "ok"
     mail_sink.wait_for(1, timeout=10)
     [mail] = mail_sink.messages
     assert mail.rcpt_tos == ("duty.officer@example.org",) and mail.subject == "Test from Crisis Console"
@@ -164,7 +164,7 @@ def test_send_test_shows_apprise_error(qtbot, view: ChannelsView, db: Database) 
     with qtbot.waitSignal(view.test_finished, timeout=60_000) as finished:
         dialog.send_button.click()
     assert finished.args == [False]
-    assert dialog.result.text().startswith("Failed:") and dialog.result.tone == "error"
+    assert dialog.outcome.text().startswith("Failed:") and dialog.outcome.tone == "error"
 
 
 def test_model_passes_the_model_tester(qtmodeltester) -> None:  # type: ignore[no-untyped-def]

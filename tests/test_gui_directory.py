@@ -61,7 +61,7 @@ def view(qtbot, db: Database, tasks: TaskRunner) -> DirectoryView:  # type: igno
     qtbot.addWidget(widget)
     widget.resize(1200, 800)
     widget.show()
-    qtbot.waitUntil(lambda: widget.groups.rowCount() == 1, timeout=10_000)  # 'all' is there from the start
+    qtbot.waitUntil(lambda: widget.groups.model.rowCount() == 1, timeout=10_000)  # 'all' is there from the start
     return widget
 
 
@@ -84,7 +84,7 @@ def test_import_csv_shows_the_rows_and_filters(qtbot, view: DirectoryView, tmp_p
     assert emails(view.contacts_proxy) == ["ada@example.org", "alan@example.org", "grace@example.org"]
     assert view.banner.tone == "ok" and "3 created" in view.banner.text()
     assert view.count_label.text() == "3 contacts"
-    assert {g.name: g.members for g in view.groups.rows()} == {"all": 3, "IT on-call": 1, "Leeds": 2, "London": 1}
+    assert {g.name: g.members for g in view.groups.model.rows()} == {"all": 3, "IT on-call": 1, "Leeds": 2, "London": 1}
 
     qtbot.keyClicks(view.filter, "leeds")
     view.filter.flush()
@@ -95,10 +95,10 @@ def test_import_csv_shows_the_rows_and_filters(qtbot, view: DirectoryView, tmp_p
 
     assert view.select_group("London")
     assert emails(view.contacts_proxy) == ["grace@example.org"]
-    assert view.remove_group_button.isEnabled() and view.rename_group_button.isEnabled()
+    assert view.groups.remove_button.isEnabled() and view.groups.rename_button.isEnabled()
     view.select_group("all")
     assert view.contacts_proxy.rowCount() == 3
-    assert not view.remove_group_button.isEnabled() and not view.rename_group_button.isEnabled()
+    assert not view.groups.remove_button.isEnabled() and not view.groups.rename_button.isEnabled()
 
 
 def test_invalid_csv_lists_every_problem_and_writes_nothing(qtbot, view: DirectoryView, db: Database,  # type: ignore[no-untyped-def]
@@ -128,7 +128,7 @@ def test_add_and_edit_a_contact_through_the_dialog(qtbot, view: DirectoryView, d
         save_group(session, ACTOR, "Leeds")
         save_group(session, ACTOR, "London")
     view.refresh()
-    qtbot.waitUntil(lambda: view.groups.rowCount() == 3, timeout=10_000)
+    qtbot.waitUntil(lambda: view.groups.model.rowCount() == 3, timeout=10_000)
 
     qtbot.mouseClick(view.add_button, Qt.MouseButton.LeftButton)
     dialog = view.contact_dialog
@@ -167,17 +167,17 @@ def test_add_and_edit_a_contact_through_the_dialog(qtbot, view: DirectoryView, d
 def test_groups_add_rename_remove_but_never_all(qtbot, view: DirectoryView, db: Database,  # type: ignore[no-untyped-def]
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.StandardButton.Yes)
-    qtbot.mouseClick(view.add_group_button, Qt.MouseButton.LeftButton)
-    dialog = view.group_dialog
+    qtbot.mouseClick(view.groups.add_button, Qt.MouseButton.LeftButton)
+    dialog = view.groups.dialog
     assert dialog is not None
     qtbot.keyClicks(dialog.name, "  Site:   Leeds ")
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.groups.rowCount() == 2, timeout=10_000)
-    assert [g.name for g in view.groups.rows()] == ["all", "Site: Leeds"]
+    qtbot.waitUntil(lambda: view.groups.model.rowCount() == 2, timeout=10_000)
+    assert view.groups.names() == ["all", "Site: Leeds"]
 
     assert view.select_group("Site: Leeds")
-    qtbot.mouseClick(view.rename_group_button, Qt.MouseButton.LeftButton)
-    rename = view.group_dialog
+    qtbot.mouseClick(view.groups.rename_button, Qt.MouseButton.LeftButton)
+    rename = view.groups.dialog
     assert rename is not None and rename.name.text() == "Site: Leeds"
     rename.name.setText("all")
     qtbot.mouseClick(rename.save_button, Qt.MouseButton.LeftButton)
@@ -185,16 +185,16 @@ def test_groups_add_rename_remove_but_never_all(qtbot, view: DirectoryView, db: 
     assert "already exists" in rename.error.text()
     rename.name.setText("Leeds office")
     qtbot.mouseClick(rename.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: [g.name for g in view.groups.rows()] == ["all", "Leeds office"], timeout=10_000)
+    qtbot.waitUntil(lambda: view.groups.names() == ["all", "Leeds office"], timeout=10_000)
 
     view.select_group("all")
-    assert not view.remove_group_button.isEnabled()
-    view.remove_selected_group()  # even if called, 'all' stays
+    assert not view.groups.remove_button.isEnabled()
+    view.groups.remove_selected()  # even if called, 'all' stays
     assert "cannot be removed" in view.banner.text()
 
     view.select_group("Leeds office")
-    qtbot.mouseClick(view.remove_group_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: [g.name for g in view.groups.rows()] == ["all"], timeout=10_000)
+    qtbot.mouseClick(view.groups.remove_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.groups.names() == ["all"], timeout=10_000)
     with db.read() as session:
         assert [g.name for g in list_groups(session)] == ["all"]
 

@@ -154,8 +154,9 @@ def test_ctrl_q_closes_and_window_state_is_remembered(qtbot, db: Database, qsett
     shown(qtbot, window)
     window.showMaximized()
     window.show_page("audit")
-    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5_000)
+    with qtbot.waitSignal(window.closing, timeout=5_000):  # run() quits the app on it
+        qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert not window.isVisible()
     services.stop()
     assert (qsettings_dir / ORGANIZATION / f"{APPLICATION}.ini").exists()
     stored = user_store()

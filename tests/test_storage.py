@@ -86,3 +86,24 @@ def test_default_database_is_created_in_user_data_dir(monkeypatch: pytest.Monkey
 def test_bad_database_url_is_a_user_error(url: str) -> None:
     with pytest.raises(DatabaseURLError):
         Database(url)
+
+
+def test_first_release_database_is_upgraded_with_its_data(db_url: str) -> None:
+    """A database left at the first migration keeps its rows when a newer release opens it."""
+    from alembic import command
+
+    from console.storage.migrate import alembic_config
+
+    engine = create_engine(db_url)
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(text("INSERT INTO contacts (name, email, created_at, updated_at) "
+                          "VALUES ('Ann', 'ann@example.org', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+    engine.dispose()
+    db = open_database(db_url)
+    assert current_revision(db.engine) == head_revision()
+    with db.read() as session:
+        assert session.execute(text("SELECT name FROM contacts")).scalars().all() == ["Ann"]
+    db.dispose()

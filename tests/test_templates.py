@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy import select
 
@@ -19,7 +21,7 @@ from console.templates import (
 
 
 @pytest.fixture
-def db(db_url: str) -> Database:
+def db(db_url: str) -> Iterator[Database]:
     database = open_database(db_url)
     yield database
     database.dispose()

@@ -1,10 +1,11 @@
 """The read path of the answer pages: one indexed query per request, broadcasts cached.
 
 GET must stay cheap under a crowd and must never write, so the per-request
-queries run on read-only raw DBAPI connections (console.acks.rawdb). A broadcast's text (with its
-Markdown already rendered) and the organisation name are cached for a few
-seconds; whether a broadcast is closed is read again when its entry expires,
-and the writer decides lateness from the database itself, not from this cache.
+queries run on read-only raw DBAPI connections (console.acks.rawdb). A
+broadcast's text (with its Markdown already rendered) and the organisation
+name are cached for a few seconds; whether a broadcast is closed is read again
+when its entry expires, and the writer decides lateness from the database
+itself, not from this cache.
 """
 
 from __future__ import annotations
@@ -158,7 +159,8 @@ class Lookup:
         created = self._raw.time_value(row.created_at)
         assert created is not None
         return BroadcastView(
-            id=row.id, kind=row.kind, title=row.title, body_html=markdown_to_html(row.body),
+            id=row.id, kind=row.kind, title=row.title.replace("\x00", ""),  # NUL delimits the page's slots
+            body_html=markdown_to_html(row.body),
             severity=row.severity, options=tuple(row.options), exercise=bool(row.exercise), created_at=created,
             closed=is_late(row.state, row.incident_state, row.kind),
         )

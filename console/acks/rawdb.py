@@ -12,6 +12,7 @@ sessions), so a GET cannot write even by mistake.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import sqlite3
@@ -80,11 +81,11 @@ class RawDialect:
                 conn.execute("PRAGMA query_only=ON")
             return conn
         cargs, cparams = self._engine.dialect.create_connect_args(self._engine.url)
-        conn = self._engine.dialect.connect(*cargs, **cparams)
-        conn.autocommit = True
+        pg: Any = self._engine.dialect.connect(*cargs, **cparams)
+        pg.autocommit = True
         if read_only:
-            conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-        return conn
+            pg.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        return pg
 
     def begin_write(self, cursor: Any) -> None:
         """SQLite: take the write lock now (see console.storage.database, BEGIN IMMEDIATE)."""
@@ -141,7 +142,5 @@ class ReadPool:
 
 
 def _close_quietly(conn: Any) -> None:
-    try:
+    with contextlib.suppress(Exception):  # already broken; nothing more to release
         conn.close()
-    except Exception:  # already broken; nothing more to release
-        pass

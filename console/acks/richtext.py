@@ -29,4 +29,4 @@ _MD = _parser()
 
 def markdown_to_html(text: str) -> str:
     """The body as HTML: every tag the author typed is escaped, only safe links survive."""
-    return _MD.render(text)
+    return str(_MD.render(text))

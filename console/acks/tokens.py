@@ -7,7 +7,8 @@ import re
 import secrets
 
 TOKEN_BYTES = 24  # 192 bits; the design asks for at least 128
-_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32}$")
+TOKEN_LENGTH = 32  # characters of url-safe base64 for TOKEN_BYTES
+_SHAPE = re.compile(rf"^[A-Za-z0-9_-]{{{TOKEN_LENGTH}}}$")
 
 
 def new_token() -> tuple[str, str]:

@@ -56,17 +56,17 @@ def resolve(
         missing = sorted(set(contact_ids) - found)
         if missing:
             raise BroadcastError(f"--contact: no contact with id {', '.join(map(str, missing))}")
+    columns = (Contact.id, Contact.name, Contact.email, Contact.phone, Contact.chat)
     for chunk in _chunks(sorted(ids)):
-        for contact in session.scalars(select(Contact).where(Contact.id.in_(chunk)).order_by(Contact.id)):
-            routes = []
-            for channel in personal:
-                address = getattr(contact, channel.address_field or "email")
-                if address:
-                    routes.append(Route(channel.id, address))
+        for cid, name, email, phone, chat in session.execute(
+                select(*columns).where(Contact.id.in_(chunk)).order_by(Contact.id)):
+            fields = {"email": email, "phone": phone, "chat": chat}
+            routes = [Route(ch.id, fields[ch.address_field or "email"]) for ch in personal
+                      if fields[ch.address_field or "email"]]
             if routes:
-                audience.people[contact.id] = (contact.name, contact.email, routes)
+                audience.people[cid] = (name, email, routes)
             else:
-                audience.unreachable.append({"contact": contact.email, "why": _why(personal)})
+                audience.unreachable.append({"contact": email, "why": _why(personal)})
     group_ids = {g.id for g in group_rows}
     audience.group_posts = [(c.group_id, c.id) for c in channels if c.kind == "group" and c.group_id in group_ids]
     if not audience.people and not audience.group_posts:

@@ -21,12 +21,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from channels import (
-    Deliverer, DeliveryStatus, Outgoing, ServiceLimits, fill_address, notify_type_for, render, service_limits,
-)
+from channels import Deliverer, DeliveryStatus, Outgoing, ServiceLimits, fill_address, notify_type_for, service_limits
 from console import settings
-from console.acks.tokens import ack_link, group_link
 from console.broadcast import outbox
+from console.broadcast.messages import MessageCache, MessageSpec
 from console.broadcast.outbox import Claimed, Outcome
 from console.broadcast.ratelimit import RateLimits
 from console.models import Broadcast, Channel, GroupLink, Recipient
@@ -101,6 +99,7 @@ class Dispatcher:
         self._threads: list[threading.Thread] = []
         self._limits = RateLimits()
         self._routes: dict[int, _Route] = {}
+        self._messages = MessageCache()
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> Dispatcher:
@@ -218,18 +217,23 @@ class Dispatcher:
         route = self._routes[c.channel_id]
         if token is None:
             raise ValueError("the delivery has no link token")
-        link = group_link(ctx.public_url, token) if c.group_link_id else ack_link(ctx.public_url, token)
-        rendered = render(route.kind, title=b.title, body=b.body, severity=b.severity, exercise=b.exercise,
-                          link=link, options=tuple(b.options), org_name=ctx.org_name, reminder=c.reminder,
-                          service_limits=route.limits)
+        spec = MessageSpec(
+            broadcast_id=b.id, channel_kind=route.kind, title=b.title, body=b.body, severity=b.severity,
+            exercise=b.exercise, options=tuple(b.options), org_name=ctx.org_name, public_url=ctx.public_url,
+            group_post=c.group_link_id is not None, reminder=c.reminder, limits=route.limits,
+        )
         personal = route.kind != "group" and c.address is not None
         return Outgoing(url=fill_address(route.url, c.address) if personal else route.url, kind=route.kind,
-                        rendered=rendered, notify_type=notify_type_for(b.severity),
+                        rendered=self._messages.message(spec, token), notify_type=notify_type_for(b.severity),
                         address=c.address if personal else None)
 
     # -- senders ----------------------------------------------------------------------
     def _send_loop(self) -> None:
-        deliverer = Deliverer(connect_timeout=self.config.connect_timeout, read_timeout=self.config.read_timeout)
+        with Deliverer(connect_timeout=self.config.connect_timeout,
+                       read_timeout=self.config.read_timeout) as deliverer:  # closes pooled SMTP on exit
+            self._send_jobs(deliverer)
+
+    def _send_jobs(self, deliverer: Deliverer) -> None:
         while True:
             job = self._jobs.get()
             if job is None:

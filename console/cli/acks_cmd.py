@@ -17,8 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                     "Several instances may run against one PostgreSQL database.")
     add_common(serve, top=False)
     serve.add_argument("--host", metavar="H", help="address to listen on (default: setting ack.host)")
-    serve.add_argument("--port", type=_port, metavar="P", help="TCP port, 0 = any free port (default: setting ack.port)")
-    serve.add_argument("--threads", type=_threads, metavar="N", help="request threads (default: 48)")
+    serve.add_argument("--port", type=_port, metavar="P",
+                       help="TCP port, 0 = any free port (default: setting ack.port)")
+    serve.add_argument("--threads", type=_threads, metavar="N", help="request threads (default: 16)")
     serve.add_argument("--trusted-proxy", metavar="ADDR",
                        help="address of a reverse proxy whose X-Forwarded-For header names the real client")
     serve.set_defaults(handler=serve_acks)

@@ -1,5 +1,1 @@
 """The Qt desktop console. The only place that imports PySide6."""
-
-from console.gui import qtfix
-
-qtfix.install()

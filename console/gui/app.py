@@ -8,9 +8,10 @@ for events.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from console import settings
@@ -108,6 +109,17 @@ def build(db: Database, actor: str, *, embedded_services: bool = True,
     return window, services
 
 
+def _quit_on_interrupt(app: QApplication) -> None:
+    """Ctrl+C in the terminal closes the app cleanly (services stopped) instead of a traceback.
+
+    Python runs signal handlers only between bytecodes; a timer lets it in while Qt waits.
+    """
+    signal.signal(signal.SIGINT, lambda *_args: app.quit())
+    wake = QTimer(app)
+    wake.timeout.connect(lambda: None)
+    wake.start(300)
+
+
 def run(db_url: str | None, demo: bool, actor: str | None) -> int:
     """`crisis-console gui`: open the database (or the demo), show the window, run until it closes."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -127,6 +139,8 @@ def run(db_url: str | None, demo: bool, actor: str | None) -> int:
         return 1
     window, services = build(db, actor or default_actor())
     app.aboutToQuit.connect(services.stop)
+    window.closing.connect(app.quit)
+    _quit_on_interrupt(app)
     window.restore()
     window.show()
     if setup is not None:

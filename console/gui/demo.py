@@ -46,15 +46,15 @@ DEMO_ORG = "Demo Ltd"
 ACK_HOST = "127.0.0.1"
 PEOPLE_FILE = ("demo", "people.csv")
 TEMPLATES = (
-    dict(name="Fire evacuation", title="Fire alarm: leave the building now", severity="critical",
-         options=["I'm safe", "I need help"],
-         body="The fire alarm is sounding in your building.\n\n- Leave by the **nearest exit**; do not use lifts.\n"
-              "- Go to your assembly point.\n- Answer below so we know you are safe."),
-    dict(name="IT outage", title="Email and VPN are down", severity="warning", options=["Acknowledge"],
-         body="Email and VPN are unavailable. Use Teams for urgent matters. We will send an update within the hour."),
-    dict(name="Severe weather", title="Storm warning: work from home tomorrow", severity="warning",
-         options=["Acknowledge"],
-         body="A severe storm is forecast overnight. **All offices stay closed tomorrow**; please work from home."),
+    {"name": "Fire evacuation", "title": "Fire alarm: leave the building now", "severity": "critical",
+         "options": ["I'm safe", "I need help"],
+         "body": "The fire alarm is sounding in your building.\n\n- Leave by the **nearest exit**; do not use lifts.\n"
+              "- Go to your assembly point.\n- Answer below so we know you are safe."},
+    {"name": "IT outage", "title": "Email and VPN are down", "severity": "warning", "options": ["Acknowledge"],
+         "body": "Email and VPN are unavailable. Use Teams for urgent matters. We will send an update within the hour."},
+    {"name": "Severe weather", "title": "Storm warning: work from home tomorrow", "severity": "warning",
+         "options": ["Acknowledge"],
+         "body": "A severe storm is forecast overnight. **All offices stay closed tomorrow**; please work from home."},
 )
 
 

@@ -76,9 +76,11 @@ class MainWindow(QMainWindow):
 
     Signals:
         page_changed(str): the key of the page now shown.
+        closing(): the window is closing (the app quits even if other windows, e.g. the demo inbox, are open).
     """
 
     page_changed = Signal(str)
+    closing = Signal()
 
     def __init__(self, pages: list[Page], db_label: str, prefs: Preferences, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -163,8 +165,7 @@ class MainWindow(QMainWindow):
         view_menu = bar.addMenu(self.tr("&View"))
         self.page_actions: list[QAction] = []
         for number, page in enumerate(self._pages[:9], start=1):
-            action = self._action(page.title, f"Ctrl+{number}",
-                                  lambda _checked=False, key=page.key: self.show_page(key), page.icon)
+            action = self._action(page.title, f"Ctrl+{number}", self._shower(page.key), page.icon)
             view_menu.addAction(action)
             self.page_actions.append(action)
         view_menu.addSeparator()
@@ -172,6 +173,12 @@ class MainWindow(QMainWindow):
         self.find_action = self._action(self.tr("&Filter…"), "Ctrl+F", self.focus_filter, "search")
         view_menu.addAction(self.refresh_action)
         view_menu.addAction(self.find_action)
+
+    def _shower(self, key: str) -> Callable[..., None]:
+        def show(*_checked: object) -> None:  # QAction.triggered passes `checked`
+            self.show_page(key)
+
+        return show
 
     # -- pages ------------------------------------------------------------------------------
     def page(self, key: str) -> QWidget:
@@ -234,3 +241,4 @@ class MainWindow(QMainWindow):
         self._prefs.save_window(self)
         self._prefs.last_page = self.current_key
         super().closeEvent(event)
+        self.closing.emit()

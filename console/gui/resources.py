@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from importlib import resources
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
 from PySide6.QtGui import QIcon, QPainter, QPixmap
@@ -27,10 +28,15 @@ def read_text(*parts: str) -> str:
 
 
 def stylesheet(theme: str) -> str:
-    """The Qt stylesheet of a theme ("light" or "dark")."""
+    """The Qt stylesheet of a theme ("light" or "dark"), with `@qss@` naming the folder of its images."""
     if theme not in THEMES:
         raise ValueError(f"unknown theme {theme!r}")
-    return read_text("qss", f"{theme}.qss")
+    text = read_text("qss", f"{theme}.qss")
+    folder = resources.files(PACKAGE).joinpath("qss")
+    if isinstance(folder, Path):
+        return text.replace("@qss@", folder.as_posix())
+    # Not plain files (a zip): leave out the rules that need an image; Qt then draws its own arrows.
+    return "\n".join(line for line in text.splitlines() if "@qss@" not in line)
 
 
 def icon_names() -> list[str]:

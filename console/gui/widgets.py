@@ -122,6 +122,23 @@ def setup_table(view: QTableView, *, row_height: int = 30, sortable: bool = True
     horizontal.setSortIndicatorShown(sortable)
 
 
+def set_role(widget: QWidget, name: str) -> None:
+    """Give a widget the object name the stylesheet styles (e.g. "primary"), even after it was polished."""
+    widget.setObjectName(name)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
+def set_columns(view: QTableView, widths: dict[int, int], stretch: int) -> None:
+    """Starting widths for some columns; `stretch` takes the room left (the others stay resizable)."""
+    header = view.horizontalHeader()
+    header.setStretchLastSection(False)
+    for column, width in widths.items():
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(column, width)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+
+
 def toolbar_row(*widgets: QWidget, stretch_at: int | None = None) -> QHBoxLayout:
     row = QHBoxLayout()
     row.setSpacing(8)
@@ -143,8 +160,11 @@ class ProblemsDialog(QDialog):
         self.setObjectName("problemsDialog")
         self.resize(760, 420)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 20, 20, 16)
+        layout.setContentsMargins(24, 20, 24, 16)
         layout.setSpacing(12)
+        heading = QLabel(title)
+        heading.setObjectName("dialogTitle")
+        layout.addWidget(heading)
         self.banner = Banner(self)
         self.banner.show_message("error", intro)
         layout.addWidget(self.banner)
@@ -202,7 +222,7 @@ class FormDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                         | QDialogButtonBox.StandardButton.Cancel, self)
         self.save_button: QPushButton = self.buttons.button(QDialogButtonBox.StandardButton.Save)
-        self.save_button.setObjectName("primary")
+        set_role(self.save_button, "primary")
         self.buttons.accepted.connect(self._submit)
         self.buttons.rejected.connect(self.reject)
         outer.addWidget(self.buttons)
@@ -218,3 +238,4 @@ class FormDialog(QDialog):
     def show_error(self, text: str) -> None:
         self.set_saving(False)
         self.error.show_message("error", text)
+        self.adjustSize()

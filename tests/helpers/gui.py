@@ -1,8 +1,4 @@
-"""Helpers for the desktop tests: a seeded directory, isolated QSettings, bulk contacts.
-
-Importing this module imports `console.gui` first, which installs the PySide6
-workaround (console.gui.qtfix) before any test makes a Qt call.
-"""
+"""Helpers for the desktop tests: a seeded directory, isolated QSettings, bulk contacts."""
 
 from __future__ import annotations
 
@@ -10,7 +6,6 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-import console.gui  # noqa: F401 - console.gui.qtfix must run before any Qt call
 from console import settings
 from console.channelstore import save_channel
 from console.directory.service import save_contact, save_group

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
@@ -10,6 +11,23 @@ from console.audit.search import AuditRow
 from console.gui.models.table import RowTableModel
 
 Index = QModelIndex | QPersistentModelIndex
+
+
+def details_summary(text: str) -> str:
+    """Canonical JSON details as `key: value · key: value` for a table cell (the tooltip keeps the JSON)."""
+    try:
+        details = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(details, dict):
+        return text
+
+    def value(v: object) -> str:
+        if isinstance(v, list):
+            return ", ".join(str(i) for i in v[:5]) + (f" … (+{len(v) - 5})" if len(v) > 5 else "")
+        return "—" if v is None else str(v)
+
+    return " · ".join(f"{k}: {value(v)}" for k, v in details.items())
 
 
 def local_time(text: str) -> str:
@@ -45,7 +63,9 @@ class AuditModel(RowTableModel):
             return str(row.seq)
         if column == self.TIME:
             return local_time(row.time)
-        return str((row.actor, row.action, row.subject, row.details)[column - self.ACTOR])
+        if column == self.DETAILS:
+            return details_summary(row.details)
+        return str((row.actor, row.action, row.subject)[column - self.ACTOR])
 
     def tooltip(self, row: AuditRow, column: int) -> str | None:
         if column == self.TIME:

@@ -28,7 +28,7 @@ from console.gui import resources
 from console.gui.bridge import Bridge
 from console.gui.models.audit import AuditModel
 from console.gui.tasks import TaskRunner, describe
-from console.gui.widgets import Banner, PageHeader, setup_table, toolbar_row
+from console.gui.widgets import Banner, PageHeader, set_columns, setup_table, toolbar_row
 from console.storage import Database
 
 _ANY = QDateTime.fromString("2000-01-01T00:00:00", "yyyy-MM-ddTHH:mm:ss")
@@ -106,7 +106,9 @@ class AuditView(QWidget):
         self.action_edit = QComboBox()
         self.action_edit.setEditable(True)
         self.action_edit.setMinimumWidth(130)
-        self.action_edit.lineEdit().setPlaceholderText(self.tr("Any action"))
+        action_line = self.action_edit.lineEdit()
+        assert action_line is not None  # editable combo box
+        action_line.setPlaceholderText(self.tr("Any action"))
         self.text_edit = QLineEdit()
         self.text_edit.setPlaceholderText(self.tr("e.g. broadcast 7, an email address"))
         self.apply_button = QPushButton(resources.icon("search"), self.tr("Apply"))
@@ -130,10 +132,8 @@ class AuditView(QWidget):
         self.table.setObjectName("auditTable")
         self.table.setModel(self.model)
         setup_table(self.table, sortable=False)
-        header = self.table.horizontalHeader()
-        for column, width in ((AuditModel.SEQ, 70), (AuditModel.TIME, 160), (AuditModel.ACTOR, 120),
-                              (AuditModel.ACTION, 170), (AuditModel.SUBJECT, 240)):
-            header.resizeSection(column, width)
+        set_columns(self.table, {AuditModel.SEQ: 64, AuditModel.TIME: 150, AuditModel.ACTOR: 210,
+                                 AuditModel.ACTION: 150, AuditModel.SUBJECT: 190}, AuditModel.DETAILS)
         layout.addWidget(self.table, 1)
 
         self.verify_button.clicked.connect(self.verify)
@@ -141,7 +141,7 @@ class AuditView(QWidget):
         self.json_button.clicked.connect(lambda: self.choose_export("json"))
         self.apply_button.clicked.connect(self.apply_filter)
         self.clear_button.clicked.connect(self.clear_filter)
-        for edit in (self.actor_edit, self.text_edit, self.action_edit.lineEdit()):
+        for edit in (self.actor_edit, self.text_edit, action_line):
             edit.returnPressed.connect(self.apply_filter)
 
     def _time_edit(self) -> QDateTimeEdit:

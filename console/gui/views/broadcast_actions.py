@@ -14,7 +14,12 @@ from PySide6.QtCore import QObject, Signal
 from console.broadcast.errors import BroadcastError
 from console.broadcast.outbox import cancel
 from console.broadcast.reminders import remind
-from console.broadcast.send import BroadcastRequest, SendResult, check_request, create_broadcast
+from console.broadcast.send import (
+    BroadcastRequest,
+    SendResult,
+    check_request,
+    create_broadcast,
+)
 from console.gui.tasks import describe
 from console.gui.views.broadcast_data import FollowUpBase, follow_up_base
 

@@ -19,6 +19,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from console import settings
 from console.broadcast.audience import resolve
@@ -201,3 +202,16 @@ class ChoiceFilter(QSortFilterProxyModel):
 
     def set_text(self, text: str) -> None:
         self.setFilterFixedString(text.strip())
+
+
+def choice_table(model: ChoiceModel | ChoiceFilter) -> QTableView:
+    """A compact table for a checkable list."""
+    table = QTableView()
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().hide()
+    table.verticalHeader().setDefaultSectionSize(22)
+    table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    table.setWordWrap(False)
+    return table

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import Session
 
 from console.broadcast.status import BroadcastStatus, broadcast_status
 from console.models import Broadcast, Channel, Delivery, Incident, Recipient
@@ -108,13 +109,13 @@ def load_detail(db: Database, broadcast_id: int) -> Detail:
         attempts, last_claim = session.execute(
             select(func.coalesce(func.sum(Delivery.attempts), 0), func.max(Delivery.claimed_at))
             .where(Delivery.broadcast_id == broadcast_id)).one()
-        answers = session.execute(
+        answers = [(a, _utc(t)) for a, t in session.execute(
             select(Recipient.answer, Recipient.answered_at)
             .where(Recipient.broadcast_id == broadcast_id, Recipient.answered_at.is_not(None))
-            .order_by(Recipient.answered_at)).all()
-    start = _utc(created) if created else dt.datetime.now(dt.timezone.utc)
-    times = [_utc(t) for _a, t in answers]
-    end = max([dt.datetime.now(dt.timezone.utc), *times[-1:]])
+            .order_by(Recipient.answered_at)) if t is not None]
+    start = _utc(created) if created else dt.datetime.now(dt.UTC)
+    times = [t for _a, t in answers]
+    end = max([dt.datetime.now(dt.UTC), *times[-1:]])
     fingerprint = (status.sent, status.failed, status.pending, status.cancelled, status.acknowledged,
                    tuple(sorted(status.answers.items())), int(attempts), str(last_claim),
                    str(times[-1]) if times else "")
@@ -140,34 +141,119 @@ def _series(options: list[str], answers: list[tuple[str | None, dt.datetime]], s
     return out
 
 
-def load_recipients(db: Database, broadcast_id: int) -> list[RecipientRow]:
+@dataclass(frozen=True)
+class Watermark:
+    """Where the last read of a broadcast's recipients left off.
+
+    Deliveries below `delivery_id` were sent, failed or cancelled then, and those
+    states are final; reminders get higher ids. Answers at or after `answered_at`
+    may be new. So the next read only looks at what can have changed, and costs
+    what is in flight rather than the size of the audience.
+    """
+
+    delivery_id: int
+    answered_at: dt.datetime | None
+
+
+_FETCH = 500
+_PENDING = Delivery.state.in_(("pending", "sending"))
+_STATE_COUNTS = (
+    func.sum(case((Delivery.state == "sent", 1), else_=0)),
+    func.sum(case((Delivery.state == "sending", 1), else_=0)),
+    func.sum(case((_PENDING, 1), else_=0)),
+    func.sum(case((Delivery.state == "failed", 1), else_=0)),
+    func.sum(case((_PENDING & Delivery.last_error.is_not(None), 1), else_=0)),
+)
+
+
+def load_recipients(db: Database, broadcast_id: int) -> tuple[list[RecipientRow], Watermark]:
     """Every recipient of the broadcast with the state of their personal deliveries."""
-    pending = Delivery.state.in_(("pending", "sending"))
     with db.read() as session:
-        people = session.execute(
-            select(Recipient.id, Recipient.name, Recipient.email, Recipient.answer, Recipient.answered_at)
-            .where(Recipient.broadcast_id == broadcast_id).order_by(Recipient.id)).all()
-        states = {r[0]: r[1:] for r in session.execute(
-            select(Delivery.recipient_id,
-                   func.sum(case((Delivery.state == "sent", 1), else_=0)),
-                   func.sum(case((Delivery.state == "sending", 1), else_=0)),
-                   func.sum(case((pending, 1), else_=0)),
-                   func.sum(case((Delivery.state == "failed", 1), else_=0)),
-                   func.sum(case((pending & Delivery.last_error.is_not(None), 1), else_=0)))
-            .where(Delivery.broadcast_id == broadcast_id, Delivery.recipient_id.is_not(None))
-            .group_by(Delivery.recipient_id))}
-        errors = dict(session.execute(
-            select(Delivery.recipient_id, Delivery.last_error)
-            .where(Delivery.broadcast_id == broadcast_id, Delivery.last_error.is_not(None),
-                   Delivery.recipient_id.is_not(None)).order_by(Delivery.id)).all())
-    rows = []
-    for rid, name, email, answer, answered_at in people:
-        rows.append(RecipientRow(rid, name, email, _state(states.get(rid)), errors.get(rid) or "",
-                                 answer or "", _utc(answered_at) if answered_at else None))
+        mark = _delivery_mark(session, broadcast_id)
+        people = _fetch(session, select(Recipient.id, Recipient.name, Recipient.email, Recipient.answer,
+                                        Recipient.answered_at)
+                        .where(Recipient.broadcast_id == broadcast_id).order_by(Recipient.id))
+        states = _states(session, broadcast_id, None)
+        errors = _errors(session, broadcast_id, None)
+    rows = [RecipientRow(rid, name, email, _state(states.get(rid)), errors.get(rid) or "", answer or "",
+                         _utc(answered_at) if answered_at else None)
+            for rid, name, email, answer, answered_at in people]
+    answered = [r.answered_at for r in rows if r.answered_at is not None]
+    return rows, Watermark(mark, max(answered) if answered else None)
+
+
+def load_changes(db: Database, broadcast_id: int, mark: Watermark,
+                 known: dict[int, RecipientRow]) -> tuple[list[RecipientRow], Watermark]:
+    """The rows that changed since `mark` (compared with `known`), and the next mark."""
+    with db.read() as session:
+        next_delivery = _delivery_mark(session, broadcast_id)  # first: what changes after it is read next time
+        touched = sorted({rid for rid in session.scalars(
+            select(Delivery.recipient_id).where(Delivery.broadcast_id == broadcast_id,
+                                                Delivery.id >= mark.delivery_id,
+                                                Delivery.recipient_id.is_not(None))) if rid is not None})
+        states: dict[int, tuple[int, ...]] = {}
+        errors: dict[int, str] = {}
+        for start in range(0, len(touched), 500):
+            chunk = touched[start:start + 500]
+            states.update(_states(session, broadcast_id, chunk))
+            errors.update(_errors(session, broadcast_id, chunk))
+        answers = session.execute(
+            select(Recipient.id, Recipient.answer, Recipient.answered_at)
+            .where(Recipient.broadcast_id == broadcast_id, Recipient.answered_at.is_not(None),
+                   *([Recipient.answered_at >= mark.answered_at] if mark.answered_at else []))).all()
+    fresh: dict[int, RecipientRow] = {}
+    for rid in touched:
+        row = known.get(rid)
+        if row is not None:
+            fresh[rid] = row._replace(state=_state(states.get(rid)), error=errors.get(rid) or "")
+    latest = mark.answered_at
+    for rid, answer, answered_at in answers:
+        row = fresh.get(rid) or known.get(rid)
+        if row is not None and answered_at is not None:
+            when = _utc(answered_at)
+            fresh[rid] = row._replace(answer=answer or "", answered_at=when)
+            latest = when if latest is None else max(latest, when)
+    changed = [row for rid, row in fresh.items() if known.get(rid) != row]
+    return changed, Watermark(next_delivery, latest)
+
+
+def _fetch(session: Session, query: Select) -> list[Any]:  # type: ignore[type-arg]
+    """All rows, fetched 500 at a time: one C-level fetch of 10,000 rows would hold the GIL
+    (and so the GUI thread) for as long as it runs."""
+    rows: list[Any] = []
+    for part in session.execute(query.execution_options(yield_per=_FETCH)).partitions():
+        rows.extend(part)
     return rows
 
 
-def _state(counts: tuple[int, int, int, int, int] | None) -> str:
+def _delivery_mark(session: Session, broadcast_id: int) -> int:
+    first_open = session.scalar(select(func.min(Delivery.id)).where(Delivery.broadcast_id == broadcast_id, _PENDING))
+    if first_open is not None:
+        return int(first_open)
+    last = session.scalar(select(func.max(Delivery.id)).where(Delivery.broadcast_id == broadcast_id))
+    return int(last or 0) + 1
+
+
+def _states(session: Session, broadcast_id: int, ids: list[int] | None) -> dict[int, tuple[int, ...]]:
+    query = (select(Delivery.recipient_id, *_STATE_COUNTS)
+             .where(Delivery.broadcast_id == broadcast_id, Delivery.recipient_id.is_not(None))
+             .group_by(Delivery.recipient_id))
+    if ids is not None:
+        query = query.where(Delivery.recipient_id.in_(ids))
+    return {r[0]: tuple(r[1:]) for r in _fetch(session, query)}
+
+
+def _errors(session: Session, broadcast_id: int, ids: list[int] | None) -> dict[int, str]:
+    """The latest error text per recipient (Apprise's words, scrubbed of secrets by channels/)."""
+    query = (select(Delivery.recipient_id, Delivery.last_error)
+             .where(Delivery.broadcast_id == broadcast_id, Delivery.last_error.is_not(None),
+                    Delivery.recipient_id.is_not(None)).order_by(Delivery.id))
+    if ids is not None:
+        query = query.where(Delivery.recipient_id.in_(ids))
+    return dict(session.execute(query).all())  # type: ignore[arg-type]
+
+
+def _state(counts: tuple[int, ...] | None) -> str:
     if counts is None:
         return ""
     sent, sending, pending, failed, retrying = counts
@@ -222,7 +308,7 @@ def silent_count(db: Database, broadcast_id: int) -> int:
 
 def _utc(value: dt.datetime) -> dt.datetime:
     """SQLite returns naive datetimes; everything stored is UTC."""
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 def _ms(value: dt.datetime) -> float:

@@ -64,3 +64,15 @@ def ask_yes_no(parent: QWidget, title: str, text: str) -> bool:
         return box.exec() == QMessageBox.StandardButton.Yes
     finally:
         box.deleteLater()
+
+
+def ask_to_send(parent: QWidget, text: str) -> bool:
+    """The last question before a broadcast is written; Cancel is the default button."""
+    box = QMessageBox(QMessageBox.Icon.Warning, parent.tr("Send broadcast"), text,
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, parent)
+    box.button(QMessageBox.StandardButton.Yes).setText(parent.tr("Send now"))
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    try:
+        return box.exec() == QMessageBox.StandardButton.Yes
+    finally:
+        box.deleteLater()

@@ -11,11 +11,13 @@ comparison.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QModelRoleData,
     QModelRoleDataSpan,
     QObject,
     QPersistentModelIndex,
@@ -23,6 +25,7 @@ from PySide6.QtCore import (
     Qt,
 )
 from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QTableView, QWidget
 
 from console.gui.views.broadcast_data import NEEDS_HELP, RecipientRow
 
@@ -33,6 +36,7 @@ _Index = QModelIndex | QPersistentModelIndex
 _WARN = QBrush(QColor("#b3261e"))
 _MERGE_GAP = 16
 """Changed rows closer than this are reported as one range: fewer signals, same repaint."""
+_FILTER_TAG = {"all": "", "no_answer": "noanswer", "needs_help": "needshelp", "failed": "failed"}
 _STATE_ORDER = {"failed": 0, "retrying": 1, "pending": 2, "sending": 3, "sent": 4, "cancelled": 5, "": 6}
 
 
@@ -43,6 +47,11 @@ def _when(value: dt.datetime | None) -> str:
     if local.date() == dt.datetime.now().astimezone().date():
         return local.strftime("%H:%M:%S")
     return local.strftime("%Y-%m-%d %H:%M")
+
+
+def _role_data(span: QModelRoleDataSpan | QModelRoleData) -> Iterable[QModelRoleData]:
+    """The roles asked for (PySide's span is iterable; its stubs do not say so)."""
+    return [span] if isinstance(span, QModelRoleData) else span  # type: ignore[return-value]
 
 
 def filter_tags(row: RecipientRow) -> str:
@@ -96,13 +105,14 @@ class RecipientsModel(QAbstractTableModel):
             return None
         return self.value(self._rows[index.row()], index.column(), role)
 
-    def multiData(self, index: _Index, roleDataSpan: QModelRoleDataSpan) -> None:  # noqa: N803 - Qt's name
-        self.fill(index.row(), index.column(), roleDataSpan) if index.isValid() else None
+    def multiData(self, index: _Index, roleDataSpan: QModelRoleDataSpan | QModelRoleData) -> None:
+        if index.isValid():
+            self.fill(index.row(), index.column(), roleDataSpan)
 
-    def fill(self, position: int, column: int, span: QModelRoleDataSpan) -> None:
+    def fill(self, position: int, column: int, span: QModelRoleDataSpan | QModelRoleData) -> None:
         """Every role a delegate asks for, in one call from C++ (see RecipientsFilter.multiData)."""
         row = self._rows[position]
-        for role_data in span:
+        for role_data in _role_data(span):
             value = self.value(row, column, role_data.role())
             if value is None:
                 role_data.clearData()
@@ -220,7 +230,6 @@ class RecipientsFilter(QSortFilterProxyModel):
     """
 
     MODES = ("all", "no_answer", "needs_help", "failed")
-    _TAG = {"all": "", "no_answer": "noanswer", "needs_help": "needshelp", "failed": "failed"}
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -230,17 +239,17 @@ class RecipientsFilter(QSortFilterProxyModel):
         self.mode = "all"
 
     def set_mode(self, mode: str) -> None:
-        if mode not in self._TAG:
+        if mode not in _FILTER_TAG:
             raise ValueError(f"unknown recipients filter {mode!r}")
         self.mode = mode
-        self.setFilterFixedString(self._TAG[mode])
+        self.setFilterFixedString(_FILTER_TAG[mode])
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         source = self.sourceModel()
         if source is not None:
             source.sort(column, order)
 
-    def multiData(self, index: _Index, roleDataSpan: QModelRoleDataSpan) -> None:  # noqa: N803 - Qt's name
+    def multiData(self, index: _Index, roleDataSpan: QModelRoleDataSpan | QModelRoleData) -> None:
         # Qt's proxy would ask the source once per role, each a call into Python; with
         # thousands of rows changing and other Python threads busy, each such call may
         # wait for the GIL. One call per painted cell keeps the GUI thread responsive.
@@ -249,5 +258,29 @@ class RecipientsFilter(QSortFilterProxyModel):
         if source.isValid() and isinstance(model, RecipientsModel):
             model.fill(source.row(), source.column(), roleDataSpan)
         else:
-            for role_data in roleDataSpan:
+            for role_data in _role_data(roleDataSpan):
                 role_data.clearData()
+
+
+class RecipientsTable(QTableView):
+    """A table view that repaints only when a changed row is on screen.
+
+    QAbstractItemView repaints its whole viewport for any change spanning more
+    than one cell, visible or not; while thousands of deliveries are recorded
+    that is a full repaint (every visible cell a call into Python) per update,
+    although the rows on screen did not change.
+
+    Signals: QTableView's own.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+
+    def dataChanged(self, topLeft: _Index, bottomRight: _Index, roles: Sequence[int] = ()) -> None:
+        first = self.rowAt(0)
+        last = self.rowAt(self.viewport().height() - 1)
+        if first >= 0 and last < 0:
+            last = first + self.viewport().height()  # fewer rows than the viewport holds
+        if first < 0 or bottomRight.row() < first or topLeft.row() > last:
+            return
+        super().dataChanged(topLeft, bottomRight, list(roles))

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QElapsedTimer,
+    QItemSelectionModel,
+    QModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -22,7 +30,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
-    QTableView,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -36,13 +43,37 @@ from console.gui.views.broadcast_actions import BroadcastActions
 from console.gui.views.broadcast_chart import AnswersChart
 from console.gui.views.broadcast_dialogs import ask_follow_up, ask_yes_no
 from console.gui.views.broadcast_live import LiveQuery
-from console.gui.views.broadcast_recipients import RecipientsFilter, RecipientsModel
+from console.gui.views.broadcast_recipients import (
+    RecipientsFilter,
+    RecipientsModel,
+    RecipientsTable,
+)
 from console.gui.views.broadcast_tree import BROADCAST_ID_ROLE, BroadcastTreeModel
 from console.storage import Database
 
 log = logging.getLogger("console.gui.broadcasts")
 
 REFRESH_MS = 1000
+FULL_RELOAD_MS = 15_000
+"""Between incremental reads, the whole list is read again now and then: on PostgreSQL a
+delivery committed late with a lower id than one already seen would otherwise be missed."""
+"""Reads on a timer, so other consoles' broadcasts and answers show up too."""
+DETAIL_MIN_MS = 400
+"""At most ~2.5 reads a second of the shown broadcast, however fast deliveries are recorded:
+each read of 10,000 recipients is Python work that competes with the GUI thread for the GIL."""
+TREE_MIN_MS = 500
+
+
+@dataclass(frozen=True)
+class DetailRead:
+    """One worker read of the shown broadcast: its counts and the rows (all, or those changed)."""
+
+    broadcast_id: int
+    detail: data.Detail
+    rows: list[data.RecipientRow] | None
+    changes: list[data.RecipientRow]
+    mark: data.Watermark | None
+    full: bool
 
 
 class BroadcastsView(QWidget):
@@ -66,15 +97,17 @@ class BroadcastsView(QWidget):
         self.status: BroadcastStatus | None = None
         self._wanted_id: int | None = None
         self._fingerprint: tuple[object, ...] | None = None
+        self._mark: data.Watermark | None = None
+        self._since_full = QElapsedTimer()
         self._build()
         self.confirm: Callable[[str, str], bool] = lambda title, text: ask_yes_no(self, title, text)
         """Asks yes/no before remind and cancel; tests replace it."""
         self.ask_follow_up: Callable[[str, data.FollowUpBase], tuple[str, str] | None] = (
             lambda kind, base: ask_follow_up(self, kind, base.title, base.exercise))
         """Asks for the (title, body) of an update or all-clear; None cancels. Tests replace it."""
-        self.actions = BroadcastActions(self)
-        self._tree_read = LiveQuery(tasks, self._plan_tree, 300, self)
-        self._detail_read = LiveQuery(tasks, self._plan_detail, 150, self)
+        self.operations = BroadcastActions(self)
+        self._tree_read = LiveQuery(tasks, self._plan_tree, TREE_MIN_MS, self)
+        self._detail_read = LiveQuery(tasks, self._plan_detail, DETAIL_MIN_MS, self)
         for live in (self._tree_read, self._detail_read):
             live.failed.connect(self._show_error)
         self.timer = QTimer(self)
@@ -83,7 +116,7 @@ class BroadcastsView(QWidget):
         self.timer.start()
         bridge.deliveries_recorded.connect(self._on_recorded)
         bridge.broadcasts_finished.connect(self._on_finished)
-        bridge.broadcast_created.connect(lambda _id: self._tree_read.request())
+        bridge.broadcast_created.connect(self._on_created)
         bridge.answers_recorded.connect(self._on_answers)
         self._tree_read.request()
 
@@ -129,7 +162,7 @@ class BroadcastsView(QWidget):
         self.recipients = RecipientsModel(self)
         self.proxy = RecipientsFilter(self)
         self.proxy.setSourceModel(self.recipients)
-        self.table = QTableView()
+        self.table = RecipientsTable()
         self.table.setModel(self.proxy)
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
@@ -212,6 +245,7 @@ class BroadcastsView(QWidget):
         self.broadcast_id = bid
         self.status = None
         self._fingerprint = None
+        self._mark = None
         self.recipients.set_rows(None, [])
         self.chart.clear()
         self._show_status()
@@ -232,6 +266,9 @@ class BroadcastsView(QWidget):
     def _on_recorded(self, outcomes: list[Any]) -> None:
         if self.broadcast_id is not None and any(o.claimed.broadcast_id == self.broadcast_id for o in outcomes):
             self._detail_read.request()
+
+    def _on_created(self, _broadcast_id: int) -> None:
+        self._tree_read.request()
 
     def _on_finished(self, ids: list[int]) -> None:
         self._tree_read.request()
@@ -258,39 +295,47 @@ class BroadcastsView(QWidget):
         self._update_buttons()
         self.tree_applied.emit()
 
-    def _plan_detail(self) -> tuple[Callable[[], Any], Callable[[Any], None]] | None:
+    def _plan_detail(self) -> tuple[Callable[[], DetailRead], Callable[[DetailRead], None]] | None:
         bid = self.broadcast_id
         if bid is None:
             return None
-        db, known, rows = self.db, self._fingerprint, None
-        if self.recipients.broadcast_id == bid:
-            rows = self.recipients.snapshot()
+        db, known = self.db, self._fingerprint
+        showing = self.recipients.broadcast_id == bid
+        snapshot = self.recipients.snapshot() if showing else None
+        mark = self._mark if showing else None
+        full = mark is None or self._since_full.hasExpired(FULL_RELOAD_MS)
 
-        def job() -> tuple[int, data.Detail, list[data.RecipientRow] | None, list[data.RecipientRow]]:
+        def job() -> DetailRead:
             detail = data.load_detail(db, bid)
-            if rows is not None and detail.fingerprint == known:
-                return bid, detail, None, []
-            fresh = data.load_recipients(db, bid)
-            changes = data.diff_rows(rows, fresh) if rows is not None else None
-            return (bid, detail, fresh, []) if changes is None else (bid, detail, None, changes)
+            if not full and detail.fingerprint == known:
+                return DetailRead(bid, detail, None, [], mark, False)
+            if full or mark is None or snapshot is None:
+                rows, new_mark = data.load_recipients(db, bid)
+                changes = data.diff_rows(snapshot, rows) if snapshot is not None else None
+                if changes is None:
+                    return DetailRead(bid, detail, rows, [], new_mark, True)
+                return DetailRead(bid, detail, None, changes, new_mark, True)
+            changes, new_mark = data.load_changes(db, bid, mark, snapshot)
+            return DetailRead(bid, detail, None, changes, new_mark, False)
 
         return job, self._apply_detail
 
-    def _apply_detail(self, result: tuple[int, data.Detail, list[data.RecipientRow] | None,
-                                            list[data.RecipientRow]]) -> None:
-        bid, detail, rows, changes = result
-        if bid != self.broadcast_id:
+    def _apply_detail(self, read: DetailRead) -> None:
+        if read.broadcast_id != self.broadcast_id:
             return
-        if rows is not None:
-            self.recipients.set_rows(bid, rows)
-        elif self.recipients.broadcast_id == bid:
-            self.recipients.apply(changes)
-        self._fingerprint = detail.fingerprint
-        self.status = detail.status
-        self.chart.show_series(detail.start, detail.end, detail.series, detail.status.recipients)
+        if read.rows is not None:
+            self.recipients.set_rows(read.broadcast_id, read.rows)
+        elif self.recipients.broadcast_id == read.broadcast_id:
+            self.recipients.apply(read.changes)
+        self._mark = read.mark
+        if read.full:
+            self._since_full.start()
+        self._fingerprint = read.detail.fingerprint
+        self.status = read.detail.status
+        self.chart.show_series(read.detail.start, read.detail.end, read.detail.series, read.detail.status.recipients)
         self._show_status()
         self.error_label.hide()
-        self.detail_applied.emit(bid)
+        self.detail_applied.emit(read.broadcast_id)
 
     # -- showing --------------------------------------------------------------------------
     def _show_status(self) -> None:
@@ -339,7 +384,7 @@ class BroadcastsView(QWidget):
         st = self.status
         node = self.tree_model.broadcast(self.broadcast_id) if self.broadcast_id else None
         incident_open = node is not None and self.tree_model.incident_state(node.incident_id) == "open"
-        busy = self.actions.busy
+        busy = self.operations.busy
         self.remind_button.setEnabled(bool(st and not busy and st.state != "cancelled"
                                            and st.acknowledged < st.recipients))
         self.cancel_button.setEnabled(bool(st and not busy and st.pending))

@@ -25,7 +25,7 @@ EXAMPLES = {
     "email": "mailtos://user:password@smtp.example.org?from=alerts@example.org&to={address}",
     "sms": "twilio://SID:TOKEN@+15551234567/{address}",
     "chat": "matrixs://bot:password@matrix.example.org/{address}",
-    "group": "msteams://TOKEN_A/TOKEN_B/TOKEN_C/",
+    "group": "slack://TokenA/TokenB/TokenC/#ops-room",
 }
 
 
@@ -151,8 +151,8 @@ class ChannelTestDialog(QDialog):
             note = QLabel(self.tr("The test is posted once to the group's channel."))
             note.setWordWrap(True)
             layout.addWidget(note)
-        self.result = Banner(self)
-        layout.addWidget(self.result)
+        self.outcome = Banner(self)
+        layout.addWidget(self.outcome)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         self.send_button = QPushButton(resources.accent_icon("send"), self.tr("Send test"))
         self.send_button.setObjectName("primary")
@@ -162,8 +162,10 @@ class ChannelTestDialog(QDialog):
 
     def set_sending(self) -> None:
         self.send_button.setEnabled(False)
-        self.result.show_message("info", self.tr("Sending…"))
+        self.outcome.show_message("info", self.tr("Sending…"))
+        self.adjustSize()
 
     def show_result(self, ok: bool, text: str) -> None:
         self.send_button.setEnabled(True)
-        self.result.show_message("ok" if ok else "error", text)
+        self.outcome.show_message("ok" if ok else "error", text)
+        self.adjustSize()

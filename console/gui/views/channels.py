@@ -17,7 +17,7 @@ from console.gui.models.channels import ChannelsModel
 from console.gui.models.table import FilterProxy
 from console.gui.tasks import TaskRunner, describe
 from console.gui.views.channel_dialogs import ChannelDialog, ChannelTestDialog
-from console.gui.widgets import Banner, FilterEdit, PageHeader, setup_table, toolbar_row
+from console.gui.widgets import Banner, FilterEdit, PageHeader, set_columns, setup_table, toolbar_row
 from console.storage import Database
 
 
@@ -82,10 +82,9 @@ class ChannelsView(QWidget):
         self.table.setObjectName("channelsTable")
         self.table.setModel(self.proxy)
         setup_table(self.table)
-        header = self.table.horizontalHeader()
-        for column, width in ((ChannelsModel.NAME, 200), (ChannelsModel.KIND, 110), (ChannelsModel.ADDRESS, 110),
-                              (ChannelsModel.URL, 420), (ChannelsModel.GROUP, 140), (ChannelsModel.RATE, 80)):
-            header.resizeSection(column, width)
+        set_columns(self.table, {ChannelsModel.NAME: 200, ChannelsModel.KIND: 110, ChannelsModel.ADDRESS: 110,
+                                 ChannelsModel.GROUP: 130, ChannelsModel.RATE: 70, ChannelsModel.STATE: 90},
+                    ChannelsModel.URL)
         layout.addWidget(self.table, 1)
 
         self.add_button.clicked.connect(self.add_channel)
@@ -224,7 +223,7 @@ class ChannelsView(QWidget):
 
         def done(result: ChannelTestResult) -> None:
             if result.ok:
-                text = self.tr("OK: delivered to %1 in %2 s").replace("%1", result.target)\
+                text = self.tr("OK: delivered to %1 in %2 s.").replace("%1", address.strip() or result.channel)\
                     .replace("%2", f"{result.duration:.1f}")
             else:
                 text = self.tr("Failed: %1").replace("%1", result.error or self.tr("no reason given"))

@@ -14,19 +14,15 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -49,9 +45,11 @@ from console.gui.views.broadcast_audience import (
     ChoiceFilter,
     ChoiceModel,
     ComposeChoices,
+    choice_table,
     count_audience,
     load_choices,
 )
+from console.gui.views.broadcast_dialogs import ask_to_send
 from console.gui.views.broadcast_live import LiveQuery
 from console.gui.views.broadcast_preview import PreviewPane
 from console.gui.widgets import Banner
@@ -147,9 +145,9 @@ class ComposeView(QWidget):
         self.contact_search.setPlaceholderText(self.tr("Find people by name, email or group"))
         self.contact_search.setClearButtonEnabled(True)
         self.contact_search.textChanged.connect(self.contact_filter.set_text)
-        self.group_table = self._table(self.groups)
-        self.contact_table = self._table(self.contact_filter)
-        self.channel_table = self._table(self.channels)
+        self.group_table = choice_table(self.groups)
+        self.contact_table = choice_table(self.contact_filter)
+        self.channel_table = choice_table(self.channels)
         people = QWidget()
         people_box = QVBoxLayout(people)
         people_box.setContentsMargins(0, 0, 0, 0)
@@ -201,17 +199,6 @@ class ComposeView(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(split, 1)
         layout.addLayout(bottom)
-
-    def _table(self, model: ChoiceModel | ChoiceFilter) -> QTableView:
-        table = QTableView()
-        table.setModel(model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.verticalHeader().hide()
-        table.verticalHeader().setDefaultSectionSize(22)
-        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        table.setWordWrap(False)
-        return table
 
     def _single_shot(self, ms: int, slot: Callable[[], None]) -> QTimer:
         timer = QTimer(self)
@@ -304,7 +291,7 @@ class ComposeView(QWidget):
             return
         self._count_read.request()
 
-    def _audience_key(self) -> tuple[object, ...]:
+    def _audience_key(self) -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
         return (tuple(self.groups.checked()), tuple(self.contacts.checked()), tuple(self.channels.checked()))
 
     def _plan_count(self) -> tuple[Callable[[], AudienceCount], Callable[[AudienceCount], None]]:
@@ -414,11 +401,4 @@ class ComposeView(QWidget):
         self.send_button.setEnabled(not sending)
 
     def _ask(self, text: str) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Send broadcast"), text,
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
-        box.button(QMessageBox.StandardButton.Yes).setText(self.tr("Send now"))
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        try:
-            return box.exec() == QMessageBox.StandardButton.Yes
-        finally:
-            box.deleteLater()
+        return ask_to_send(self, text)

@@ -27,17 +27,16 @@ from console.directory.service import (
     list_contacts,
     list_groups,
     remove_contact,
-    remove_group,
     save_contact,
-    save_group,
 )
 from console.gui import resources
 from console.gui.bridge import Bridge
-from console.gui.models.directory import ContactsModel, GroupsModel
+from console.gui.models.directory import ContactsModel
 from console.gui.models.table import FilterProxy
 from console.gui.tasks import TaskRunner, describe
-from console.gui.views.directory_dialogs import ContactDialog, GroupDialog
-from console.gui.widgets import Banner, FilterEdit, PageHeader, ProblemsDialog, setup_table, toolbar_row
+from console.gui.views.directory_dialogs import ContactDialog
+from console.gui.views.groups_panel import GroupsPanel
+from console.gui.widgets import Banner, FilterEdit, PageHeader, ProblemsDialog, set_columns, setup_table, toolbar_row
 from console.models import ALL_GROUP
 from console.storage import Database
 
@@ -85,12 +84,11 @@ class DirectoryView(QWidget):
         self.db, self.actor, self.tasks, self.bridge = db, actor, tasks, bridge
         self._generation = 0
         self.contact_dialog: ContactDialog | None = None
-        self.group_dialog: GroupDialog | None = None
         self.problems_dialog: ProblemsDialog | None = None
 
         self.contacts = ContactsModel(self)
         self.contacts_proxy = FilterProxy(self.contacts, self)
-        self.groups = GroupsModel(self)
+        self.groups = GroupsPanel(db, actor, tasks, self)
         self._reload = QTimer(self)
         self._reload.setSingleShot(True)
         self._reload.setInterval(0)
@@ -118,24 +116,7 @@ class DirectoryView(QWidget):
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.setChildrenCollapsible(False)
-        groups_panel = QWidget()
-        groups_layout = QVBoxLayout(groups_panel)
-        groups_layout.setContentsMargins(0, 0, 0, 0)
-        groups_layout.setSpacing(8)
-        label = QLabel(self.tr("Groups"))
-        label.setObjectName("sectionTitle")
-        groups_layout.addWidget(label)
-        self.groups_table = QTableView()
-        self.groups_table.setObjectName("groupsTable")
-        self.groups_table.setModel(self.groups)
-        setup_table(self.groups_table, sortable=False)
-        groups_layout.addWidget(self.groups_table, 1)
-        self.add_group_button = _button(self.tr("Add"), "add", "addGroup")
-        self.rename_group_button = _button(self.tr("Rename"), "edit", "renameGroup")
-        self.remove_group_button = _button(self.tr("Remove"), "remove", "removeGroup")
-        groups_layout.addLayout(toolbar_row(self.add_group_button, self.rename_group_button,
-                                            self.remove_group_button))
-        split.addWidget(groups_panel)
+        split.addWidget(self.groups)
 
         contacts_panel = QWidget()
         contacts_layout = QVBoxLayout(contacts_panel)
@@ -149,28 +130,25 @@ class DirectoryView(QWidget):
         self.contacts_table.setModel(self.contacts_proxy)
         setup_table(self.contacts_table)
         self.contacts_table.sortByColumn(ContactsModel.NAME, Qt.SortOrder.AscendingOrder)
-        header = self.contacts_table.horizontalHeader()
-        for column, width in ((ContactsModel.NAME, 220), (ContactsModel.EMAIL, 280), (ContactsModel.PHONE, 160)):
-            header.resizeSection(column, width)
+        set_columns(self.contacts_table, {ContactsModel.NAME: 220, ContactsModel.EMAIL: 280, ContactsModel.PHONE: 150},
+                    ContactsModel.GROUPS)
         contacts_layout.addWidget(self.contacts_table, 1)
         split.addWidget(contacts_panel)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 3)
-        split.setSizes([330, 900])
+        split.setSizes([360, 900])
         layout.addWidget(split, 1)
 
         self.import_button.clicked.connect(self.choose_csv)
         self.add_button.clicked.connect(self.add_contact)
         self.edit_button.clicked.connect(self.edit_contact)
         self.remove_button.clicked.connect(self.remove_selected_contact)
-        self.add_group_button.clicked.connect(self.add_group)
-        self.rename_group_button.clicked.connect(self.rename_group)
-        self.remove_group_button.clicked.connect(self.remove_selected_group)
         self.contacts_table.doubleClicked.connect(lambda _index: self.edit_contact())
-        self.groups_table.doubleClicked.connect(lambda _index: self.rename_group())
         self.filter.filter_changed.connect(self._filter)
         self.contacts_table.selectionModel().selectionChanged.connect(self._update_buttons)
-        self.groups_table.selectionModel().selectionChanged.connect(self._group_selected)
+        self.groups.selection_changed.connect(self._group_selected)
+        self.groups.changed.connect(lambda message, kinds: self._changed(message, *kinds))
+        self.groups.failed.connect(lambda text: self.banner.show_message("warning", text))
         self.contacts_proxy.rowsInserted.connect(self._update_count)
         self.contacts_proxy.rowsRemoved.connect(self._update_count)
         self.contacts_proxy.modelReset.connect(self._update_count)
@@ -192,14 +170,9 @@ class DirectoryView(QWidget):
     def _loaded(self, generation: int, loaded: _Loaded) -> None:
         if generation != self._generation:
             return
-        selected = self._selected_group()
         presorted = loaded.presorted and self.contacts.sort_spec == loaded.sort  # unless re-sorted meanwhile
         self.contacts.set_rows(loaded.contacts, loaded.haystacks, presorted=presorted)
         self.groups.set_rows(loaded.groups)
-        if selected is not None:
-            row = self.groups.find(lambda g: g.id == selected.id)
-            if row >= 0:
-                self.groups_table.selectRow(row)
         self._update_count()
         self._update_buttons()
         self.loaded.emit(len(loaded.contacts))
@@ -222,19 +195,17 @@ class DirectoryView(QWidget):
         self.contacts_proxy.set_text(text)
         self._update_count()
 
-    def _group_selected(self) -> None:
-        group = self._selected_group()
+    def _group_selected(self, group: GroupRow | None) -> None:
         if group is None or group.name == ALL_GROUP:
             self.contacts_proxy.set_predicate(None)
         else:
             name = group.name
             self.contacts_proxy.set_predicate(lambda contact: name in contact.groups)
         self._update_count()
-        self._update_buttons()
 
     def _update_count(self, *_args: Any) -> None:
         total, shown = self.contacts.rowCount(), self.contacts_proxy.rowCount()
-        group = self._selected_group()
+        group = self.groups.selected()
         if shown == total:
             text = self.tr("1 contact") if total == 1 else self.tr("%1 contacts").replace("%1", f"{total:,}")
         else:
@@ -247,18 +218,10 @@ class DirectoryView(QWidget):
         has_contact = self.selected_contact() is not None
         self.edit_button.setEnabled(has_contact)
         self.remove_button.setEnabled(has_contact)
-        group = self._selected_group()
-        editable = group is not None and group.name != ALL_GROUP
-        self.rename_group_button.setEnabled(editable)
-        self.remove_group_button.setEnabled(editable)
 
     def selected_contact(self) -> ContactRow | None:
         rows = self.contacts_table.selectionModel().selectedRows()
         return self.contacts_proxy.row_at(rows[0].row()) if rows else None
-
-    def _selected_group(self) -> GroupRow | None:
-        rows = self.groups_table.selectionModel().selectedRows()
-        return self.groups.row(rows[0].row()) if rows else None
 
     def select_contact(self, email: str) -> bool:
         source_row = self.contacts.find(lambda c: c.email == email)
@@ -272,10 +235,7 @@ class DirectoryView(QWidget):
         return True
 
     def select_group(self, name: str) -> bool:
-        row = self.groups.find(lambda g: g.name == name)
-        if row >= 0:
-            self.groups_table.selectRow(row)
-        return row >= 0
+        return self.groups.select(name)
 
     # -- CSV import ---------------------------------------------------------------------
     def choose_csv(self) -> None:
@@ -318,9 +278,6 @@ class DirectoryView(QWidget):
         self.import_finished.emit(False)
 
     # -- contacts -----------------------------------------------------------------------
-    def _group_names(self) -> list[str]:
-        return [g.name for g in self.groups.rows()]
-
     def add_contact(self) -> None:
         self._open_contact_dialog(None)
 
@@ -330,7 +287,7 @@ class DirectoryView(QWidget):
             self._open_contact_dialog(contact)
 
     def _open_contact_dialog(self, contact: ContactRow | None) -> None:
-        dialog = ContactDialog(self._group_names(), contact, self)
+        dialog = ContactDialog(self.groups.names(), contact, self)
         dialog.submitted.connect(lambda: self._save_contact(dialog))
         self.contact_dialog = dialog
         dialog.open()
@@ -368,56 +325,6 @@ class DirectoryView(QWidget):
 
         self.tasks.run(work, lambda _: self._changed(self.tr("Removed contact %1").replace("%1", contact.email)),
                        self._failed)
-
-    # -- groups -------------------------------------------------------------------------
-    def add_group(self) -> None:
-        self._open_group_dialog(None)
-
-    def rename_group(self) -> None:
-        group = self._selected_group()
-        if group is not None and group.name != ALL_GROUP:
-            self._open_group_dialog(group)
-
-    def _open_group_dialog(self, group: GroupRow | None) -> None:
-        dialog = GroupDialog(group.name if group else None, group.id if group else None, self)
-        dialog.submitted.connect(lambda: self._save_group(dialog))
-        self.group_dialog = dialog
-        dialog.open()
-
-    def _save_group(self, dialog: GroupDialog) -> None:
-        name, group_id = dialog.name.text(), dialog.group_id
-
-        def work() -> str:
-            with self.db.write() as session:
-                return save_group(session, self.actor, name, group_id).name
-
-        def done(saved: str) -> None:
-            dialog.accept()
-            self._changed(self.tr("Saved group %1").replace("%1", saved), "groups", "contacts")
-
-        self.tasks.run(work, done, lambda exc: dialog.show_error(describe(exc)))
-
-    def remove_selected_group(self) -> None:
-        group = self._selected_group()
-        if group is None:
-            return
-        if group.name == ALL_GROUP:
-            self.banner.show_message("warning", self.tr("The built-in group 'all' cannot be removed."))
-            return
-        answer = QMessageBox.question(
-            self, self.tr("Remove group"),
-            self.tr("Remove the group %1? Its %2 members stay in the directory; its group channels go with it.")
-            .replace("%1", group.name).replace("%2", f"{group.members:,}"))
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-
-        def work() -> None:
-            with self.db.write() as session:
-                remove_group(session, self.actor, group.id)
-
-        self.groups_table.clearSelection()
-        self.tasks.run(work, lambda _: self._changed(self.tr("Removed group %1").replace("%1", group.name),
-                                                     "groups", "contacts", "channels"), self._failed)
 
     def contact_index(self, email: str) -> QModelIndex:
         """The proxy index of a contact's row (tests, selection)."""

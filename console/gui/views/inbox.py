@@ -47,7 +47,7 @@ def answer_links(mail: ReceivedMail) -> list[str]:
     return list(dict.fromkeys(_ANSWER_LINK.findall(mail.text)))
 
 
-def mail_html(mail: ReceivedMail) -> str:
+def mail_html(mail: ReceivedMail, labels: tuple[str, str, str] = ("From", "To", "Received")) -> str:
     """The mail as safe HTML: its headers, then its text with every URL made a link."""
     def link(match: re.Match[str]) -> str:
         url = match.group(0)
@@ -55,9 +55,10 @@ def mail_html(mail: ReceivedMail) -> str:
 
     body = _URL.sub(link, html.escape(mail.text, quote=False)).replace("\n", "<br>")
     when = dt.datetime.fromtimestamp(mail.received_at).strftime("%Y-%m-%d %H:%M:%S")
+    sender, to, received = (html.escape(label) for label in labels)
     head = (f"<p><b>{html.escape(mail.subject)}</b><br>"
-            f"From: {html.escape(mail.mail_from)}<br>To: {html.escape(', '.join(mail.rcpt_tos))}<br>"
-            f"Received: {when}</p><hr>")
+            f"{sender}: {html.escape(mail.mail_from)}<br>{to}: {html.escape(', '.join(mail.rcpt_tos))}<br>"
+            f"{received}: {when}</p><hr>")
     return head + f"<p>{body}</p>"
 
 
@@ -187,7 +188,7 @@ class InboxWindow(QWidget):
             return
         self._row = row
         mail = self.model.mail(row)
-        self.reader.setHtml(mail_html(mail))
+        self.reader.setHtml(mail_html(mail, (self.tr("From"), self.tr("To"), self.tr("Received"))))
         self.answer_button.setEnabled(bool(answer_links(mail)))
         self.mail_shown.emit(row)
 
@@ -200,5 +201,5 @@ class InboxWindow(QWidget):
             if links:
                 self.open_url(QUrl(links[0]))
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event: QCloseEvent) -> None:
         event.accept()  # hidden, not destroyed: the demo shows it again from its menu

@@ -145,6 +145,7 @@ class SettingsView(QWidget):
                 editor.setPlaceholderText(_text(definition.default) or self.tr("(not set)"))
                 editor.textChanged.connect(lambda _t, k=key: self._check(k))
             editor.setObjectName(f"setting:{key}")
+            editor.setMaximumWidth(520)
             label = QLabel(definition.help)
             label.setWordWrap(True)
             label.setToolTip(key)

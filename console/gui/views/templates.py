@@ -28,7 +28,7 @@ from console.gui.bridge import Bridge
 from console.gui.models.table import FilterProxy
 from console.gui.models.templates import TemplatesModel
 from console.gui.tasks import TaskRunner, describe
-from console.gui.widgets import Banner, FilterEdit, PageHeader, setup_table, toolbar_row
+from console.gui.widgets import Banner, FilterEdit, PageHeader, set_columns, setup_table, toolbar_row
 from console.storage import Database
 from console.templates import PRESETS, TemplateRow, delete_template, list_templates, save_template
 
@@ -80,10 +80,8 @@ class TemplatesView(QWidget):
         self.table.setObjectName("templatesTable")
         self.table.setModel(self.proxy)
         setup_table(self.table)
-        header = self.table.horizontalHeader()
-        header.resizeSection(TemplatesModel.NAME, 200)
-        header.resizeSection(TemplatesModel.SEVERITY, 110)
-        header.resizeSection(TemplatesModel.TITLE, 240)
+        set_columns(self.table, {TemplatesModel.NAME: 170, TemplatesModel.SEVERITY: 104, TemplatesModel.OPTIONS: 170},
+                    TemplatesModel.TITLE)
         split.addWidget(self.table)
 
         editor = QFrame()
@@ -240,14 +238,15 @@ class TemplatesView(QWidget):
 
     # -- save / delete ------------------------------------------------------------------
     def save(self) -> None:
-        values = {"name": self.name.text(), "title": self.title.text(), "body": self.body.toPlainText(),
-                  "severity": str(self.severity.currentData()), "options": self.current_options()}
+        name, title, body = self.name.text(), self.title.text(), self.body.toPlainText()
+        severity, options = str(self.severity.currentData()), self.current_options()
         template_id = self._editing
         self.save_button.setEnabled(False)
 
         def work() -> TemplateRow:
             with self.db.write() as session:
-                return save_template(session, self.actor, template_id=template_id, **values)
+                return save_template(session, self.actor, name=name, title=title, body=body, severity=severity,
+                                     options=options, template_id=template_id)
 
         def done(row: TemplateRow) -> None:
             self.save_button.setEnabled(True)
