@@ -53,6 +53,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("expected a whole number of at least 0")
+    return number
+
+
 def _positive_float(value: str) -> float:
     number = float(value)
     if number <= 0:
@@ -91,6 +98,7 @@ DEFINITIONS: dict[str, SettingDef] = {
         SettingDef("ack.embedded", _bool, True, "Run the acknowledgement service inside the desktop app"),
         SettingDef("dispatch.embedded", _bool, True, "Run the dispatcher inside the desktop app"),
         SettingDef("dispatch.workers", _positive_int, 4, "Sending threads per dispatcher"),
+        SettingDef("dispatch.processes", _count, 2, "Child processes that do the sending (0: in the dispatcher)"),
         SettingDef("dispatch.max_attempts", _positive_int, 5, "Attempts per delivery before it is marked failed"),
         SettingDef("dispatch.retry_base_seconds", _positive_float, 2.0, "First retry delay; doubles per attempt"),
     )

@@ -265,3 +265,25 @@ def test_remind_cancel_update_and_all_clear(qtbot, view: BroadcastsView, db: Dat
         assert session.scalar(select(Incident.state)) == "closed"
         assert session.scalar(select(func.count()).where(Recipient.broadcast_id == created.args[0])) == 8
     refreshed(qtbot, view, lambda: view.broadcast_id == created.args[0] and not view.update_button.isEnabled())
+
+
+def test_another_console_on_the_same_database_is_seen(qtbot, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """No bridge signal crosses consoles: the view's own timed reads must find the other's work."""
+    mine, theirs = Database(db_url), Database(db_url)
+    try:
+        seed(mine, 4)
+        tasks, bridge = TaskRunner(), Bridge()
+        view = BroadcastsView(mine, ACTOR, tasks, bridge)
+        qtbot.addWidget(view)
+        view.show()
+        bid = send(theirs, title="Sent from the other console")
+        qtbot.waitUntil(lambda: view.broadcast_id == bid, timeout=10_000)
+        answer(theirs, bid, {2: "I need help"})
+        qtbot.waitUntil(lambda: view.recipients.rowCount() == 4 and view.recipients.row(2).answer == "I need help",
+                        timeout=10_000)
+        assert view.tree_model.index(0, 0).data() == "Sent from the other console"
+        view.timer.stop()
+        tasks.wait_idle(10_000)
+    finally:
+        mine.dispose()
+        theirs.dispose()

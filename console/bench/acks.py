@@ -248,9 +248,9 @@ def run_variant(name: str, workdir: Path, recipients: int, concurrency: int, thr
 
 def _row(label: str, r: LoadResult, server_cpu: float) -> str:
     errors = sum(n for status, n in r.statuses.items() if status != 200)
-    return (f"{label:<32}{r.rate:>8.0f}{r.percentile(50):>8.1f}{r.percentile(99):>8.1f}"
+    return (f"{label:<28}{r.rate:>7.0f}{r.percentile(50):>8.1f}{r.percentile(99):>8.1f}"
             f"{max(r.latencies) * 1000:>8.1f}{errors:>7}{server_cpu / r.seconds:>8.0%}"
-            f"{r.cpu_seconds / r.seconds:>7.0%}")
+            f"{server_cpu / r.requests * 1e6:>9.0f}{r.cpu_seconds / r.seconds:>7.0%}")
 
 
 def report(results: list[VariantResult], recipients: int, concurrency: int, threads: int,
@@ -259,7 +259,8 @@ def report(results: list[VariantResult], recipients: int, concurrency: int, thre
     print(f"acks benchmark: {recipients} recipients, concurrency {concurrency}, SQLite (WAL), "
           f"waitress {threads} threads, {os.cpu_count()} CPUs "
           f"(1-min load average {load_before:.1f} before, {load_after:.1f} after)")
-    print(f"{'':<32}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'errors':>7}{'server':>8}{'load':>7}")
+    print(f"{'':<28}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'errors':>7}{'server':>8}{'µs/req':>9}"
+          f"{'load':>7}")
     ok = True
     for v in results:
         print(_row(f"POST {v.name}", v.post, v.post_server_cpu))
@@ -268,7 +269,8 @@ def report(results: list[VariantResult], recipients: int, concurrency: int, thre
         print(f"    answers in the database {v.answers} of {recipients}, audit entries {v.audit_entries}, "
               f"audit chain {v.chain}{commits}")
         ok = ok and v.errors == 0 and v.answers == recipients == v.audit_entries and v.chain.startswith("OK")
-    print("server, load: CPU time of the server process and of the load process, as a share of one core")
+    print("server, load: CPU time of the server process and of the load process, as a share of one core;\n"
+          "µs/req: server CPU time per request (less sensitive than req/s to other work on the machine)")
     busiest = max((r for v in results for r in (v.post, v.get)), key=lambda r: r.rate)
     share = busiest.cpu_seconds / busiest.seconds
     print(f"load generator: {share:.0%} of one core at {busiest.rate:.0f} req/s, so it could drive about "

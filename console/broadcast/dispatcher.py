@@ -3,8 +3,9 @@
 Three kinds of thread, so the database and the network never wait on each
 other: one claimer fills a bounded work queue from the outbox, N senders each
 own a `channels.Deliverer` (per-thread reuse is what makes Apprise fast, see
-channels.fast), and one recorder writes results in batches, each batch one
-transaction with its audit entries. Retries go back to the outbox with a
+channels.fast and channels.smtppool) — by default living in a child process,
+see console.broadcast.senders — and one recorder writes results in batches,
+each batch one transaction with its audit entries. Retries go back to the outbox with a
 later `next_attempt_at`, so a restart loses nothing.
 
 Signals (callbacks, plain Python; the GUI bridges them to Qt):
@@ -27,6 +28,7 @@ from console.broadcast import outbox
 from console.broadcast.messages import MessageCache, MessageSpec
 from console.broadcast.outbox import Claimed, Outcome
 from console.broadcast.ratelimit import RateLimits
+from console.broadcast.senders import RemoteDeliverer, SenderProcesses
 from console.models import Broadcast, Channel, GroupLink, Recipient
 from console.storage import Database
 
@@ -36,6 +38,7 @@ log = logging.getLogger("console.broadcast.dispatcher")
 @dataclass(frozen=True)
 class DispatchConfig:
     workers: int = 4
+    processes: int = 2  # child processes that do the sending; 0 sends in this process
     batch: int = 200
     max_attempts: int = 5
     retry_base: float = 2.0
@@ -48,8 +51,8 @@ class DispatchConfig:
     def from_settings(cls, db: Database, **overrides: float) -> DispatchConfig:
         with db.read() as session:
             values = settings.get_all(session)
-        base = cls(workers=values["dispatch.workers"], max_attempts=values["dispatch.max_attempts"],
-                   retry_base=values["dispatch.retry_base_seconds"])
+        base = cls(workers=values["dispatch.workers"], processes=values["dispatch.processes"],
+                   max_attempts=values["dispatch.max_attempts"], retry_base=values["dispatch.retry_base_seconds"])
         return cls(**{**base.__dict__, **overrides})  # type: ignore[arg-type]
 
 
@@ -100,6 +103,7 @@ class Dispatcher:
         self._limits = RateLimits()
         self._routes: dict[int, _Route] = {}
         self._messages = MessageCache()
+        self._senders: SenderProcesses | None = None
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> Dispatcher:
@@ -109,14 +113,17 @@ class Dispatcher:
             requeued = outbox.recover(session.connection(), self.me, self.config.lease_seconds)
         if requeued:
             log.warning("requeued %d deliveries left in 'sending' by a stopped dispatcher", requeued)
+        if self.config.processes > 0:
+            self._senders = SenderProcesses(self.config.workers, self.config.processes,
+                                            self.config.connect_timeout, self.config.read_timeout)
         self._spawn("claimer", self._claim_loop)
         for i in range(self.config.workers):
-            self._spawn(f"sender-{i}", self._send_loop)
+            self._spawn(f"sender-{i}", self._send_loop, i)
         self._spawn("recorder", self._record_loop)
         return self
 
-    def _spawn(self, name: str, target: Callable[[], None]) -> None:
-        thread = threading.Thread(target=target, name=f"dispatch-{name}", daemon=True)
+    def _spawn(self, name: str, target: Callable[..., None], *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, name=f"dispatch-{name}", daemon=True)
         thread.start()
         self._threads.append(thread)
 
@@ -140,6 +147,9 @@ class Dispatcher:
         for t in rest:
             t.join(timeout)
         self._threads = []
+        if self._senders is not None:
+            self._senders.close()
+            self._senders = None
 
     def run_until_done(self, broadcast_id: int | None = None, *, poll: float = 0.1,
                        timeout: float | None = None) -> bool:
@@ -228,12 +238,15 @@ class Dispatcher:
                         address=c.address if personal else None)
 
     # -- senders ----------------------------------------------------------------------
-    def _send_loop(self) -> None:
+    def _send_loop(self, index: int) -> None:
+        if self._senders is not None:
+            self._send_jobs(self._senders.deliverer(index))
+            return
         with Deliverer(connect_timeout=self.config.connect_timeout,
                        read_timeout=self.config.read_timeout) as deliverer:  # closes pooled SMTP on exit
             self._send_jobs(deliverer)
 
-    def _send_jobs(self, deliverer: Deliverer) -> None:
+    def _send_jobs(self, deliverer: Deliverer | RemoteDeliverer) -> None:
         while True:
             job = self._jobs.get()
             if job is None:

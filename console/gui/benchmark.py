@@ -18,6 +18,7 @@ exposed (goal < 1.5 s), beside a bare QMainWindow's cold start as the baseline.
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import os
 import statistics
@@ -48,10 +49,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--startup-child", choices=("app",), help=argparse.SUPPRESS)
     parser.add_argument("--heartbeat-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.startup_child:
-        return _startup_child(args.startup_child, args.db)
-    if args.heartbeat_child:
-        return _heartbeat_child()
+    if args.startup_child or args.heartbeat_child:
+        from console.gui import benchmark_children as children
+
+        return children.startup_child(args.db) if args.startup_child else children.heartbeat_child()
     with tempfile.TemporaryDirectory(prefix="crisis-bench-gui-") as tmp:
         _isolate(Path(tmp))
         db_url = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -70,6 +71,7 @@ def _isolate(tmp: Path) -> None:
 
 
 def _run(args: argparse.Namespace, db_url: str, tmp: Path) -> int:
+    from console.gui.benchmark_children import startups
     from console.mailsink import MailSinkProcess
 
     n = args.recipients
@@ -78,7 +80,7 @@ def _run(args: argparse.Namespace, db_url: str, tmp: Path) -> int:
         _prepare(db_url, n, sink.port, args.workers)
         print(f"setup: {n} contacts imported and an email channel to 127.0.0.1:{sink.port} "
               f"in {time.perf_counter() - t0:.1f} s", flush=True)
-        starts = _startups(db_url, args.startup_runs) if args.startup_runs else None
+        starts = startups(db_url, args.startup_runs) if args.startup_runs else None
         modes = ("embedded", "process") if args.dispatcher == "both" else (args.dispatcher,)
         results = {mode: _send_and_watch(db_url, n, sink, tmp, mode, args.workers, args.gc_freeze)
                    for mode in modes}
@@ -114,7 +116,7 @@ def _prepare(db_url: str, n: int, port: int, workers: int) -> None:
 
 # -- the responsiveness run --------------------------------------------------------------
 
-class _Heartbeat:
+class Heartbeat:
     """A precise timer on the GUI thread; every late beat is a stall of the event loop."""
 
     def __init__(self) -> None:
@@ -176,6 +178,7 @@ def _send_and_watch(db_url: str, n: int, sink: Any, tmp: Path, mode: str, worker
     from console import settings
     from console.broadcast.status import broadcast_status
     from console.gui.app import application, build
+    from console.gui.benchmark_children import start_control, stop_control
     from console.gui.prefs import Preferences
     from console.gui.services import OFF, RUNNING
     from console.gui.views.broadcasts import BroadcastsView
@@ -187,6 +190,8 @@ def _send_and_watch(db_url: str, n: int, sink: Any, tmp: Path, mode: str, worker
     with db.write() as session:
         settings.set_value(session, "dispatch.embedded", "true" if mode == "embedded" else "false", ACTOR)
     helper = _start_dispatcher(db_url, workers) if mode == "process" else None
+    if helper is not None:
+        atexit.register(helper.kill)  # a run that fails half-way must not leave it sending
     prefs = Preferences(QSettings(str(tmp / "prefs.ini"), QSettings.Format.IniFormat))
     window, services = build(db, ACTOR, prefs=prefs)
     if gc_freeze:
@@ -210,8 +215,8 @@ def _send_and_watch(db_url: str, n: int, sink: Any, tmp: Path, mode: str, worker
     created: list[tuple[int, float]] = []
     compose.bridge.broadcast_created.connect(lambda bid: created.append((bid, time.perf_counter())))
     sink.reset()
-    control = _start_control()
-    beat = _Heartbeat()
+    control = start_control()
+    beat = Heartbeat()
     beat.start()
     t_click = time.perf_counter()
     compose.send()
@@ -220,7 +225,7 @@ def _send_and_watch(db_url: str, n: int, sink: Any, tmp: Path, mode: str, worker
     _wait(app, lambda: sink.count >= n, max(300.0, n / 10), f"{n} mails at the receiver")
     t_delivered = time.perf_counter()
     beat.stop()
-    control_stalls = _stop_control(control)
+    control_stalls = stop_control(control)
     first_at, last_at = sink.first_at, sink.last_at
 
     def table_sent() -> int:
@@ -269,7 +274,7 @@ def _send_and_watch(db_url: str, n: int, sink: Any, tmp: Path, mode: str, worker
 def _start_dispatcher(db_url: str, workers: int) -> subprocess.Popen[str]:
     """`crisis-console dispatch` in its own process (as on a server), until it says it runs."""
     cmd = [sys.executable, "-m", "console", "--db", db_url, "dispatch", "--workers", str(workers)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_child_env())
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=child_env())
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if "running" not in line:
@@ -278,134 +283,20 @@ def _start_dispatcher(db_url: str, workers: int) -> subprocess.Popen[str]:
     return proc
 
 
-def _child_env() -> dict[str, str]:
+def child_env() -> dict[str, str]:
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     return env
 
 
-# -- control: the same heartbeat in a bare Qt process, beside the run ---------------------
-
-def _start_control() -> subprocess.Popen[str]:
-    """A Qt process that does nothing but beat: what the machine itself costs (other load, CPUs)."""
-    cmd = [sys.executable, "-m", "console.bench", "gui", "--heartbeat-child"]
-    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True, env=_child_env())
-
-
-def _stop_control(proc: subprocess.Popen[str]) -> tuple[float, float] | None:
-    try:
-        out, _ = proc.communicate("", timeout=30)
-        top, p99 = (float(x) for x in out.split())
-        return top, p99
-    except (subprocess.TimeoutExpired, ValueError):
-        proc.kill()
-        return None
-
-
-def _heartbeat_child() -> int:
-    """Beat until stdin closes, then print the max and p99 stall in ms."""
-    from PySide6.QtCore import QCoreApplication, QSocketNotifier
-
-    app = QCoreApplication(sys.argv)
-    beat = _Heartbeat()
-    notifier = QSocketNotifier(sys.stdin.fileno(), QSocketNotifier.Type.Read)
-    notifier.activated.connect(app.quit)
-    beat.start()
-    app.exec()
-    stalls = sorted(s for _t, s in beat.gaps) or [0.0]
-    print(f"{stalls[-1] * 1000:.1f} {stalls[max(0, int(len(stalls) * 0.99) - 1)] * 1000:.1f}", flush=True)
-    return 0
-
-
-# -- cold start ----------------------------------------------------------------------------
-
-def _startups(db_url: str, runs: int) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {"bare": [], "app": []}
-    for _ in range(runs):
-        for kind in ("bare", "app"):
-            times[kind].append(_one_startup(kind, db_url))
-    return times
-
-
-_BARE = """
-import os, sys
-from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QApplication, QMainWindow
-app = QApplication(sys.argv)
-window = QMainWindow()
-window.resize(1200, 800)
-window.show()
-class Exposed(QObject):
-    def eventFilter(self, obj, event):
-        if event.type() == QEvent.Type.Expose and window.windowHandle().isExposed():
-            print("exposed", flush=True)
-            os._exit(0)
-        return False
-watcher = Exposed()
-window.windowHandle().installEventFilter(watcher)
-app.exec()
-"""
-"""The baseline: a bare QMainWindow, in a process that imports nothing of the console."""
-
-
-def _one_startup(kind: str, db_url: str) -> float:
-    if kind == "bare":
-        cmd = [sys.executable, "-c", _BARE]
-    else:
-        cmd = [sys.executable, "-m", "console.bench", "gui", "--startup-child", kind, "--db", db_url]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_child_env())
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    elapsed = time.perf_counter() - t0
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    if line.strip() != "exposed":
-        raise RuntimeError(f"the {kind} start-up child failed: {line!r} {proc.stderr.read() if proc.stderr else ''}")
-    return elapsed
-
-
-def _startup_child(kind: str, db_url: str | None) -> int:
-    """Start, report 'exposed' when the main window is on screen, and leave at once."""
-    from PySide6.QtCore import QEvent, QObject, QTimer
-
-    from console.gui.app import application, build
-    from console.storage import open_database
-
-    app = application()
-    window, _services = build(open_database(db_url), ACTOR)
-    window.show()
-
-    class Exposed(QObject):
-        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.Expose and window.windowHandle().isExposed():
-                report()
-            return False
-
-    def report() -> None:
-        print("exposed", flush=True)
-        os._exit(0)  # measured; do not wait for the embedded services to stop
-
-    handle = window.windowHandle()
-    if handle is not None and handle.isExposed():
-        report()
-    watcher = Exposed()
-    (handle or window).installEventFilter(watcher)
-    QTimer.singleShot(30_000, lambda: (print("never exposed", flush=True), os._exit(1)))
-    return int(app.exec())
-
-
 # -- report --------------------------------------------------------------------------------
 
 def _report(n: int, workers: int, db_url: str, mode: str, r: dict[str, Any]) -> None:
     backend = db_url.split(":", 1)[0]
+    extra = mode.partition(",")[2]
     where = ("the app's embedded dispatcher" if mode.startswith("embedded")
-             else "a `crisis-console dispatch` process beside the app") + mode.partition(",")[2]
+             else "a `crisis-console dispatch` process beside the app") + (f",{extra}" if extra else "")
     print(f"\nGUI responsiveness: {n} recipients, {backend}, {where} ({workers} sending threads), "
           f"heartbeat every {HEARTBEAT_MS} ms on the GUI thread")
     print(f"  send click → broadcast written: {r['write_s']:.2f} s; → all {n} mails received: {r['total_s']:.1f} s "

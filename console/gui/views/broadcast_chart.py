@@ -23,18 +23,14 @@ class AnswersChart(QWidget):
         self.chart = QChart()
         self.chart.setTitle(self.tr("Answers over time"))
         self.chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
-        self.chart.setMargins(self.chart.margins() * 0)
         self.x_axis = QDateTimeAxis()
         self.x_axis.setFormat("HH:mm:ss")
-        self.x_axis.setTitleText(self.tr("Time"))
         self.y_axis = QValueAxis()
         self.y_axis.setLabelFormat("%d")
         self.y_axis.setTitleText(self.tr("People"))
-        self.chart.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
-        self.chart.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
         self.view = QChartView(self.chart, self)
-        self.view.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        self.view.setMinimumHeight(180)
+        self.view.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        self.view.setMinimumHeight(220)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
@@ -50,6 +46,8 @@ class AnswersChart(QWidget):
     def clear(self) -> None:
         for line in self._lines.values():
             self.chart.removeSeries(line)
+        for axis in self.chart.axes():
+            self.chart.removeAxis(axis)  # an axis laid out without a series is never drawn later
         self._lines.clear()
         self._shown = ()
 
@@ -62,6 +60,8 @@ class AnswersChart(QWidget):
         self._shown = key
         if list(series) != list(self._lines):
             self.clear()
+            self.chart.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
+            self.chart.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
             for name in series:
                 line = QLineSeries()
                 line.setName(name)

@@ -282,6 +282,35 @@ def diff_rows(old: dict[int, RecipientRow], new: list[RecipientRow]) -> list[Rec
     return changed
 
 
+@dataclass(frozen=True)
+class DetailRead:
+    """One read of the shown broadcast: its counts and its rows (all of them, or those changed)."""
+
+    broadcast_id: int
+    detail: Detail
+    rows: list[RecipientRow] | None
+    changes: list[RecipientRow]
+    mark: Watermark | None
+    full: bool
+
+
+def read_detail(db: Database, broadcast_id: int, fingerprint: tuple[object, ...] | None, mark: Watermark | None,
+                known: dict[int, RecipientRow] | None, full: bool) -> DetailRead:
+    """Counts always; rows only when something changed: all of them (`full`, or nothing known yet)
+    or just those touched since `mark`."""
+    detail = load_detail(db, broadcast_id)
+    if not full and mark is not None and detail.fingerprint == fingerprint:
+        return DetailRead(broadcast_id, detail, None, [], mark, False)
+    if full or mark is None or known is None:
+        rows, new_mark = load_recipients(db, broadcast_id)
+        changes = diff_rows(known, rows) if known is not None else None
+        if changes is None:
+            return DetailRead(broadcast_id, detail, rows, [], new_mark, True)
+        return DetailRead(broadcast_id, detail, None, changes, new_mark, True)
+    changes, new_mark = load_changes(db, broadcast_id, mark, known)
+    return DetailRead(broadcast_id, detail, None, changes, new_mark, False)
+
+
 def follow_up_base(db: Database, broadcast_id: int) -> FollowUpBase:
     """The audience and channels of a broadcast, for an update or all-clear in its incident."""
     with db.read() as session:

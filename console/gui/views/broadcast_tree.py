@@ -23,7 +23,10 @@ _Index = QModelIndex | QPersistentModelIndex
 
 
 def _when(value: dt.datetime) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M")
+    local = value.astimezone()
+    if local.date() == dt.datetime.now().astimezone().date():
+        return local.strftime("%H:%M:%S")
+    return local.strftime("%Y-%m-%d %H:%M")
 
 
 class BroadcastTreeModel(QAbstractItemModel):
@@ -93,7 +96,7 @@ class BroadcastTreeModel(QAbstractItemModel):
         if isinstance(node, IncidentNode):
             if role == Qt.ItemDataRole.DisplayRole:
                 label = self._exercise if node.exercise else ""
-                return (f"{label}{node.title}", self.tr("incident"), self._states.get(node.state, node.state),
+                return (f"{label}{node.title}", "", self._states.get(node.state, node.state),
                         _when(node.opened_at))[index.column()]
             if role == Qt.ItemDataRole.FontRole:
                 return self._bold

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
@@ -64,18 +63,6 @@ each read of 10,000 recipients is Python work that competes with the GUI thread 
 TREE_MIN_MS = 500
 
 
-@dataclass(frozen=True)
-class DetailRead:
-    """One worker read of the shown broadcast: its counts and the rows (all, or those changed)."""
-
-    broadcast_id: int
-    detail: data.Detail
-    rows: list[data.RecipientRow] | None
-    changes: list[data.RecipientRow]
-    mark: data.Watermark | None
-    full: bool
-
-
 class BroadcastsView(QWidget):
     """The live dashboard of sent broadcasts.
 
@@ -118,7 +105,7 @@ class BroadcastsView(QWidget):
         bridge.broadcasts_finished.connect(self._on_finished)
         bridge.broadcast_created.connect(self._on_created)
         bridge.answers_recorded.connect(self._on_answers)
-        self._tree_read.request()
+        QTimer.singleShot(0, self._tree_read.request)
 
     # -- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
@@ -128,10 +115,14 @@ class BroadcastsView(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.tree.header().setStretchLastSection(False)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((1, 64), (2, 64), (3, 96)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, width)
         self.tree.selectionModel().currentRowChanged.connect(self._on_current)
-        self.tree_model.rowsInserted.connect(lambda parent, *_: self.tree.expand(parent) if parent.isValid() else None)
+        self.tree_model.rowsInserted.connect(self._expand_new)
 
         self.heading = QLabel(self.tr("Select a broadcast"))
         self.heading.setObjectName("broadcastHeading")
@@ -171,10 +162,13 @@ class BroadcastsView(QWidget):
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        for col, width in enumerate((180, 220, 90, 220, 110)):
-            self.table.setColumnWidth(col, width)
+        columns = self.table.horizontalHeader()
+        columns.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        columns.setStretchLastSection(False)
+        columns.setSectionResizeMode(RecipientsModel.ERROR, QHeaderView.ResizeMode.Stretch)
+        for col, width in enumerate((150, 200, 76, 0, 96, 90)):
+            if width:
+                self.table.setColumnWidth(col, width)
         self.filter_box = QComboBox()
         for mode, text in zip(RecipientsFilter.MODES,
                               (self.tr("All"), self.tr("No answer"), self.tr("Needs help"), self.tr("Failed"))):
@@ -216,10 +210,17 @@ class BroadcastsView(QWidget):
         split.addWidget(self.tree)
         split.addWidget(detail)
         split.setStretchFactor(1, 3)
-        split.setSizes([320, 900])
+        split.setSizes([400, 900])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
+
+    def _expand_new(self, parent: QModelIndex, first: int, last: int) -> None:
+        if parent.isValid():
+            self.tree.expand(parent)
+        else:
+            for row in range(first, last + 1):
+                self.tree.expand(self.tree_model.index(row, 0))
 
     # -- selection ------------------------------------------------------------------------
     def select_broadcast(self, broadcast_id: int) -> None:
@@ -295,7 +296,7 @@ class BroadcastsView(QWidget):
         self._update_buttons()
         self.tree_applied.emit()
 
-    def _plan_detail(self) -> tuple[Callable[[], DetailRead], Callable[[DetailRead], None]] | None:
+    def _plan_detail(self) -> tuple[Callable[[], data.DetailRead], Callable[[data.DetailRead], None]] | None:
         bid = self.broadcast_id
         if bid is None:
             return None
@@ -305,22 +306,12 @@ class BroadcastsView(QWidget):
         mark = self._mark if showing else None
         full = mark is None or self._since_full.hasExpired(FULL_RELOAD_MS)
 
-        def job() -> DetailRead:
-            detail = data.load_detail(db, bid)
-            if not full and detail.fingerprint == known:
-                return DetailRead(bid, detail, None, [], mark, False)
-            if full or mark is None or snapshot is None:
-                rows, new_mark = data.load_recipients(db, bid)
-                changes = data.diff_rows(snapshot, rows) if snapshot is not None else None
-                if changes is None:
-                    return DetailRead(bid, detail, rows, [], new_mark, True)
-                return DetailRead(bid, detail, None, changes, new_mark, True)
-            changes, new_mark = data.load_changes(db, bid, mark, snapshot)
-            return DetailRead(bid, detail, None, changes, new_mark, False)
+        def job() -> data.DetailRead:
+            return data.read_detail(db, bid, known, mark, snapshot, full)
 
         return job, self._apply_detail
 
-    def _apply_detail(self, read: DetailRead) -> None:
+    def _apply_detail(self, read: data.DetailRead) -> None:
         if read.broadcast_id != self.broadcast_id:
             return
         if read.rows is not None:

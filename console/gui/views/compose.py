@@ -95,7 +95,8 @@ class ComposeView(QWidget):
         self._count_read = LiveQuery(tasks, self._plan_count, 0, self)
         self._choices_read.failed.connect(lambda text: self.banner.show_message("error", text))
         bridge.data_changed.connect(self._on_data_changed)
-        self._choices_read.request()
+        # First reads once the event loop runs: the window shows before workers compete for the GIL.
+        QTimer.singleShot(0, self._choices_read.request)
         self.update_preview()
 
     # -- layout ---------------------------------------------------------------------------

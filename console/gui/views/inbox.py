@@ -148,6 +148,8 @@ class InboxWindow(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.setColumnWidth(0, 90)
+        self.table.setColumnWidth(1, 260)
         self.table.selectionModel().currentRowChanged.connect(lambda current, _prev: self.show_mail(current.row()))
         self.reader = QTextBrowser()
         self.reader.setOpenLinks(False)
