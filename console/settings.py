@@ -97,7 +97,7 @@ DEFINITIONS: dict[str, SettingDef] = {
         SettingDef("ack.port", _port, 8765, "Port of the embedded acknowledgement service (0 = any free port)"),
         SettingDef("ack.embedded", _bool, True, "Run the acknowledgement service inside the desktop app"),
         SettingDef("dispatch.embedded", _bool, True, "Run the dispatcher inside the desktop app"),
-        SettingDef("dispatch.workers", _positive_int, 4, "Sending threads per dispatcher"),
+        SettingDef("dispatch.workers", _positive_int, 8, "Sending threads per dispatcher"),
         SettingDef("dispatch.processes", _count, 2, "Child processes that do the sending (0: in the dispatcher)"),
         SettingDef("dispatch.max_attempts", _positive_int, 5, "Attempts per delivery before it is marked failed"),
         SettingDef("dispatch.retry_base_seconds", _positive_float, 2.0, "First retry delay; doubles per attempt"),

@@ -37,13 +37,13 @@ def _setup(db_url: str, n: int, port: int):  # type: ignore[no-untyped-def]
     return db
 
 
-def run_ours(db_url: str, n: int, sink: MailSinkProcess, workers: int) -> dict[str, float]:
+def run_ours(db_url: str, n: int, sink: MailSinkProcess, workers: int, processes: int) -> dict[str, float]:
     from console.broadcast.dispatcher import DispatchConfig, Dispatcher
     from console.broadcast.send import BroadcastRequest, create_broadcast
     from console.broadcast.status import broadcast_status
 
     db = _setup(db_url, n, sink.port)
-    dispatcher = Dispatcher(db, DispatchConfig(workers=workers)).start()
+    dispatcher = Dispatcher(db, DispatchConfig(workers=workers, processes=processes)).start()
     sink.reset()
     box = db.secrets
     t0 = time.time()
@@ -101,7 +101,8 @@ def main(argv: list[str]) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--baseline", type=int, default=400, help="messages sent through raw Apprise")
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=8, help="sender threads")
+    parser.add_argument("--processes", type=int, default=2, help="sender child processes (0: in-process)")
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
     args = parser.parse_args(argv)
     if not os.environ.get("CRISIS_CONSOLE_KEY"):  # a throw-away key: the bench never touches the user's
@@ -110,12 +111,12 @@ def main(argv: list[str]) -> int:
         os.environ["CRISIS_CONSOLE_KEY"] = Fernet.generate_key().decode()
     with tempfile.TemporaryDirectory() as tmp, MailSinkProcess() as sink:
         db_url = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        print(f"fan-out benchmark: {args.recipients} recipients, {args.workers} sender threads, "
+        print(f"fan-out benchmark: {args.recipients} recipients, {args.workers} sender threads in {args.processes} processes, "
               f"receiver (separate process) on 127.0.0.1:{sink.port}, cpus {os.cpu_count()}")
         raw = run_raw(args.baseline, sink.port, args.workers, sink)
         print(f"raw Apprise (one Apprise() per message): {args.baseline} msgs in {raw['total_s']:.2f} s = "
               f"{raw['rate']:.1f} msgs/s, first delivery {raw['first_s'] * 1000:.0f} ms, failed {raw['failed']:.0f}")
-        ours = run_ours(db_url, args.recipients, sink, args.workers)
+        ours = run_ours(db_url, args.recipients, sink, args.workers, args.processes)
         print(f"crisis-console send path: {args.recipients} msgs in {ours['total_s']:.2f} s = {ours['rate']:.1f} msgs/s "
               f"(broadcast written in {ours['write_s'] * 1000:.0f} ms), first delivery "
               f"{ours['first_s'] * 1000:.0f} ms after send; status sent={ours['sent']:.0f} failed={ours['failed']:.0f}, "

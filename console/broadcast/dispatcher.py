@@ -37,7 +37,7 @@ log = logging.getLogger("console.broadcast.dispatcher")
 
 @dataclass(frozen=True)
 class DispatchConfig:
-    workers: int = 4
+    workers: int = 8
     processes: int = 2  # child processes that do the sending; 0 sends in this process
     batch: int = 200
     max_attempts: int = 5

@@ -93,6 +93,7 @@ def record(conn: Connection, me: str, outcomes: list[Outcome], max_attempts: int
             state="pending", last_error=bindparam("_err"), next_attempt_at=bindparam("_next"), claimed_by=None), retry)
     if failed:
         conn.execute(update(Delivery).where(mine).values(state="failed", last_error=bindparam("_err")), failed)
+    entries = []
     for o in outcomes:
         c = o.claimed
         action = "delivery.sent" if o.ok else ("delivery.retry" if c.attempts < max_attempts else "delivery.failed")
@@ -101,7 +102,8 @@ def record(conn: Connection, me: str, outcomes: list[Outcome], max_attempts: int
                    "ms": round(o.duration * 1000, 1), "reminder": c.reminder, "by": me}
         if not o.ok:
             details["error"] = o.error
-        audit.append(conn, "dispatcher", action, f"delivery {c.id}", details)
+        entries.append(("dispatcher", action, f"delivery {c.id}", details))
+    audit.append_many(conn, entries)
     return {o.claimed.broadcast_id for o in outcomes}
 
 
