@@ -22,6 +22,12 @@ log = logging.getLogger("console.gui.tasks")
 
 T = TypeVar("T")
 
+# Pools are never destroyed by Qt: ~QThreadPool waits for running jobs while the
+# GUI thread holds the GIL, and a job that needs the GIL to finish would then
+# deadlock the app (seen when a window closed during a database read). Kept
+# here, a pool lives for the process; its idle threads expire on their own.
+_POOLS: list[QThreadPool] = []
+
 
 def describe(exc: BaseException) -> str:
     """Words for a person: our own errors say what is wrong; others get their type named."""
@@ -41,13 +47,13 @@ class _Job(QRunnable):
 
     def run(self) -> None:
         try:
-            result = self._fn()
+            result, error = self._fn(), None
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the GUI thread
             if not isinstance(exc, ConsoleError):
                 log.error("background task failed", exc_info=exc)
-            self._runner._finished.emit(self._key, None, exc)
-        else:
-            self._runner._finished.emit(self._key, result, None)
+            result, error = None, exc
+        if shiboken6.isValid(self._runner):  # its window may have closed while the job ran
+            self._runner._finished.emit(self._key, result, error)
 
 
 class TaskRunner(QObject):
@@ -64,8 +70,9 @@ class TaskRunner(QObject):
 
     def __init__(self, parent: QObject | None = None, max_threads: int = 4) -> None:
         super().__init__(parent)
-        self._pool = QThreadPool(self)
+        self._pool = QThreadPool()
         self._pool.setMaxThreadCount(max_threads)
+        _POOLS.append(self._pool)
         self._ids = itertools.count(1)
         self._callbacks: dict[int, tuple[Callable[[Any], None] | None, Callable[[Exception], None] | None]] = {}
         self._finished.connect(self._deliver)
