@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -215,7 +216,9 @@ def test_serve_acks_runs_until_sigterm(sqlite_url: str) -> None:
         assert found, first + (proc.stderr.read() if proc.stderr else "")
         url = found.group(1)
         assert requests.get(f"{url}/healthz", timeout=10).json()["status"] == "ok"
+        assert requests.get(f"{url}/a/{secrets.token_urlsafe(24)}", timeout=10).status_code == 404
         page = requests.get(f"{url}/a/{token}", timeout=10)
+        assert page.status_code == 200 and "I'm safe" in page.text
         requests.post(f"{url}/a/{token}", data={"check": check_of(page.text), "answer": "I'm safe"},
                       timeout=10).raise_for_status()
     finally:
