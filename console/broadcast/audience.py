@@ -17,6 +17,7 @@ _FIELD_WORD = {"email": "email address", "phone": "phone number", "chat": "chat 
 class Route:
     channel_id: int
     address: str
+    field: str  # the contact field the address came from
 
 
 @dataclass
@@ -61,8 +62,8 @@ def resolve(
         for cid, name, email, phone, chat in session.execute(
                 select(*columns).where(Contact.id.in_(chunk)).order_by(Contact.id)):
             fields = {"email": email, "phone": phone, "chat": chat}
-            routes = [Route(ch.id, fields[ch.address_field or "email"]) for ch in personal
-                      if fields[ch.address_field or "email"]]
+            routes = [Route(ch.id, fields[ch.address_field or "email"], ch.address_field or "email")
+                      for ch in personal if fields[ch.address_field or "email"]]
             if routes:
                 audience.people[cid] = (name, email, routes)
             else:

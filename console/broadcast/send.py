@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, literal, select
 from sqlalchemy.orm import Session
 
 from console import audit
 from console.acks.tokens import new_token
 from console.broadcast.audience import Audience, resolve
 from console.broadcast.errors import BroadcastError, BroadcastNotFound
-from console.models import Broadcast, Delivery, GroupLink, Incident, Recipient, utcnow
+from console.models import Broadcast, Contact, Delivery, GroupLink, Incident, Recipient, utcnow
 from console.storage.secrets import SecretBox
 
 SEVERITIES = ("info", "warning", "critical")
@@ -123,26 +123,40 @@ def _incident(session: Session, req: BroadcastRequest) -> Incident:
 
 
 def _write_outbox(session: Session, box: SecretBox, broadcast_id: int, audience: Audience) -> int:
+    """Recipients by executemany, then one INSERT … SELECT per personal channel.
+
+    The per-channel statement picks the same people as audience resolution did
+    (a non-empty address field) inside this transaction; doing it in SQL keeps a
+    10,000-person broadcast's transaction short, so the first mail leaves sooner.
+    """
     conn = session.connection()
     now = utcnow()
     people = list(audience.people.items())
-    count = 0
-    for start in range(0, len(people), _CHUNK):
-        chunk = people[start:start + _CHUNK]
-        rows = []
-        for contact_id, (name, email, _routes) in chunk:
-            token, digest = new_token()
-            rows.append({"broadcast_id": broadcast_id, "contact_id": contact_id, "name": name, "email": email,
-                         "token_hash": digest, "token_sealed": box.seal(token), "answer_late": False})
-        ids = dict(conn.execute(insert(Recipient).returning(Recipient.contact_id, Recipient.id), rows).all())
-        outbox = [
-            {"broadcast_id": broadcast_id, "recipient_id": ids[contact_id], "channel_id": route.channel_id,
-             "address": route.address, "state": "pending", "attempts": 0, "reminder": False,
-             "next_attempt_at": now, "created_at": now}
-            for contact_id, (_n, _e, routes) in chunk for route in routes
-        ]
-        conn.execute(insert(Delivery), outbox)
-        count += len(outbox)
+    rows = []
+    for contact_id, (name, email, _routes) in people:
+        token, digest = new_token()
+        rows.append((broadcast_id, contact_id, name, email, digest, box.seal(token), False))
+    # Straight to the driver: SQLAlchemy's per-row parameter processing was half of this transaction.
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = ("INSERT INTO recipients (broadcast_id, contact_id, name, email, token_hash, token_sealed, answer_late) "
+           f"VALUES ({', '.join([mark] * 7)})")
+    for start in range(0, len(rows), _CHUNK):
+        conn.exec_driver_sql(sql, rows[start:start + _CHUNK])
+    fields = {r.channel_id: r.field for _, _, routes in audience.people.values() for r in routes}
+    for channel_id, field in sorted(fields.items()):
+        address = getattr(Contact, field)
+        picked = (
+            select(literal(broadcast_id), Recipient.id, literal(channel_id), address, literal("pending"),
+                   literal(0), literal(False), literal(now, Delivery.next_attempt_at.type),
+                   literal(now, Delivery.created_at.type))
+            .join(Contact, Contact.id == Recipient.contact_id)
+            .where(Recipient.broadcast_id == broadcast_id, address.is_not(None), address != "")
+            .order_by(Recipient.id)
+        )
+        conn.execute(insert(Delivery).from_select(
+            ["broadcast_id", "recipient_id", "channel_id", "address", "state", "attempts", "reminder",
+             "next_attempt_at", "created_at"], picked))
+    count = sum(len(routes) for _, _, routes in audience.people.values())  # the rows just selected
     for group_id, channel_id in audience.group_posts:
         token, digest = new_token()
         link_id = conn.execute(insert(GroupLink).returning(GroupLink.id), {
