@@ -52,6 +52,8 @@ def main(argv: list[str]) -> int:
     print(f"contacts import of {args.rows} rows into a new SQLite file: median {med:.2f} s over {args.runs} runs "
           f"(min {min(imports):.2f}, max {max(imports):.2f})")
     print(f"baseline, same command on an empty file: median {med_base:.2f} s")
-    print(f"rows/s beyond the baseline: {args.rows / max(med - med_base, 1e-3):,.0f}; goal < 3 s: "
-          f"{'met' if med < 3 else 'NOT met'}")
+    extra = med - med_base
+    print(f"the {args.rows} rows themselves: {extra * 1000:+.0f} ms over the baseline "
+          f"({'within the noise of process start' if extra < 0.05 else f'{args.rows / extra:,.0f} rows/s'}); "
+          f"goal < 3 s for the whole command: {'met' if med < 3 else 'NOT met'}")
     return 0
