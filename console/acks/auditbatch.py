@@ -19,7 +19,7 @@ from typing import Any
 
 from console.acks.rawdb import RawDialect
 from console.audit.chain import GENESIS, canonical, details_text, entry_hash, now_text
-from console.audit.log import _LOCK_KEY, HEAD_SETTING
+from console.audit.log import LOCK_KEY, HEAD_SETTING
 
 Entry = tuple[str, str, str, dict[str, Any]]
 """(actor, action, subject, details), as for `console.audit.append`."""
@@ -40,7 +40,7 @@ def append_many(cursor: Any, raw: RawDialect, entries: Sequence[Entry]) -> list[
     if not entries:
         return []
     if raw.postgresql:
-        cursor.execute(raw.sql(_LOCK), {"k": _LOCK_KEY})
+        cursor.execute(raw.sql(_LOCK), {"k": LOCK_KEY})
         cursor.fetchall()
     cursor.execute(_TAIL)
     tail = cursor.fetchone()

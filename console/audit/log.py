@@ -24,7 +24,7 @@ from console.models import AuditEntry, Setting
 log = logging.getLogger("console.audit")
 
 HEAD_SETTING = "audit.head"
-_LOCK_KEY = 726_002
+LOCK_KEY = 726_002
 _TAIL = "console_audit_tail"
 
 
@@ -75,6 +75,6 @@ def _tail(conn: Connection) -> tuple[int, str]:
     if cached is not None and cached[0] is conn.get_transaction():
         return cached[1], cached[2]
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
     row = conn.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     return (row.seq, row.hash) if row else (0, GENESIS)
