@@ -60,8 +60,9 @@ def send_test(db: Database, actor: str, channel_id: int, address: str | None) ->
         clean_address = None
     rendered = render(kind, title=TEST_TITLE, body=TEST_BODY.format(name=name), severity="info", exercise=False,
                       link=values["ack.public_url"], org_name=values["org.name"])
-    result = Deliverer().send(Outgoing(url=url, kind=kind, rendered=rendered, notify_type=notify_type_for("info"),
-                                       address=clean_address))
+    with Deliverer() as deliverer:  # ends its SMTP connection with a QUIT
+        result = deliverer.send(Outgoing(url=url, kind=kind, rendered=rendered,
+                                         notify_type=notify_type_for("info"), address=clean_address))
     outcome = ChannelTestResult(name, result.ok, result.target, result.error, result.duration)
     with db.write() as session:
         audit.append(session, actor, "channels.test", name, {
