@@ -159,7 +159,7 @@ def test_every_200_is_durable_even_when_the_server_stops_mid_crowd(db_url: str) 
     db = open_database(db_url)
     s = seed_broadcast(db, 150)
     server = AckServer(db)
-    server.start()
+    url = server.start()  # read once: the threads may run after the stop, when server.url raises
     checks = {t: server.app.form_check.value(hash_token(t)) for t in s.tokens.values()}  # type: ignore[union-attr]
     ok: list[str] = []
     go = threading.Barrier(len(s.tokens) + 1)
@@ -167,7 +167,7 @@ def test_every_200_is_durable_even_when_the_server_stops_mid_crowd(db_url: str) 
     def press(email: str, token: str) -> None:
         go.wait(30)
         try:
-            reply = requests.post(f"{server.url}/a/{token}", data={"check": checks[token], "answer": "I'm safe"},
+            reply = requests.post(f"{url}/a/{token}", data={"check": checks[token], "answer": "I'm safe"},
                                   timeout=30)
         except requests.RequestException:
             return
