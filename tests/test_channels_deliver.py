@@ -31,10 +31,17 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from channels import (
-    ChannelAddressError, Deliverer, DeliveryStatus, Outgoing, fill_address, notify_type_for, render,
+    ChannelAddressError,
+    Deliverer,
+    DeliveryStatus,
+    Outgoing,
+    fast,
+    fill_address,
+    notify_type_for,
+    render,
 )
-from channels import fast
 from channels.baseline import send_raw_apprise
+from tests.helpers import free_port
 
 LINK = "https://acks.example.com/a/_Tk9-x_QzW2vLmN8pRsT4u"
 FROM = "alerts@example.com"
@@ -79,12 +86,6 @@ class _Collector:
             return list(self.mails)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class SmtpServer:
     port: int
@@ -94,7 +95,7 @@ class SmtpServer:
 def _start_smtp(collector: _Collector | None = None, **kwargs: Any) -> tuple[Controller, _Collector]:
     collector = collector or _Collector()
     for _ in range(5):
-        controller = Controller(collector, hostname="127.0.0.1", port=_free_port(),
+        controller = Controller(collector, hostname="127.0.0.1", port=free_port(),
                                 server_hostname="sink.localhost", ready_timeout=10, **kwargs)
         try:
             controller.start()
@@ -383,7 +384,7 @@ def test_overflow_split_still_sends_one_message(smtp: SmtpServer) -> None:
 
 
 def test_optional_url_cannot_hide_a_failure() -> None:
-    url = f"json://127.0.0.1:{_free_port()}/hook?optional=yes"
+    url = f"json://127.0.0.1:{free_port()}/hook?optional=yes"
     assert Deliverer().send(outgoing(url, kind="group")).status is DeliveryStatus.FAILED
 
 
@@ -429,7 +430,7 @@ def test_smtp_server_that_never_greets_is_timed_out(silent_port: int) -> None:
 
 
 def test_refused_connection_is_failed_not_timed_out() -> None:
-    result = Deliverer().send(outgoing(f"json://127.0.0.1:{_free_port()}/hook", kind="group"))
+    result = Deliverer().send(outgoing(f"json://127.0.0.1:{free_port()}/hook", kind="group"))
 
     assert result.status is DeliveryStatus.FAILED
     assert result.duration < 2.0

@@ -13,7 +13,6 @@ import email.policy
 import errno
 import ipaddress
 import logging
-import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -30,9 +29,18 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from channels import Deliverer, DeliveryStatus, Outgoing, fill_address, notify_type_for, render, smtppool
+from channels import (
+    Deliverer,
+    DeliveryStatus,
+    Outgoing,
+    fill_address,
+    notify_type_for,
+    render,
+    smtppool,
+)
 from channels.baseline import send_raw_apprise
 from console.mailsink import quiet_aiosmtpd
+from tests.helpers import free_port
 
 FROM = "alerts@example.com"
 LINK = "https://acks.example.com/a/_Tk9-x_QzW2vLmN8pRsT4u"
@@ -137,12 +145,6 @@ class CountingController(Controller):
         return super().factory()  # type: ignore[no-any-return]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Server:
     controller: CountingController
@@ -157,7 +159,7 @@ def _start(**kwargs: Any) -> Server:
     quiet_aiosmtpd()
     recorder = Recorder()
     for _ in range(5):
-        controller = CountingController(recorder, hostname="127.0.0.1", port=_free_port(),
+        controller = CountingController(recorder, hostname="127.0.0.1", port=free_port(),
                                         server_hostname="sink.localhost", ready_timeout=10,
                                         authenticator=recorder.authenticate, auth_require_tls=False,
                                         **kwargs)
