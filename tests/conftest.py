@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NoReturn, Protocol, TypeVar
 import pytest
 
 from console.mailsink import MailSink
+from console.storage import Database, open_database
 from tests.helpers import ComponentMissing
 from tests.helpers.browser import chromium_path, launch_chromium
 from tests.helpers.postgres import PostgresServer
@@ -104,6 +105,24 @@ def sqlite_url(tmp_path: Path) -> str:
 def db_url(request: pytest.FixtureRequest) -> str:
     """Runs the test once on SQLite and once on PostgreSQL."""
     return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
+
+
+# --- desktop tests ------------------------------------------------------------------
+
+@pytest.fixture
+def isolated_qsettings(tmp_path: Path) -> Path:
+    """QSettings of the test's own, so no window state leaks between tests or from the user."""
+    from tests.helpers.gui import isolate_qsettings
+
+    return isolate_qsettings(tmp_path / "qsettings")
+
+
+@pytest.fixture
+def sqlite_db(sqlite_url: str) -> Iterator[Database]:
+    """An opened (migrated) empty SQLite database, disposed after the test."""
+    database = open_database(sqlite_url)
+    yield database
+    database.dispose()
 
 
 # --- mail, chat, browser ------------------------------------------------------------

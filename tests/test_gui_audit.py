@@ -19,14 +19,9 @@ from console.gui.models.audit import AuditModel
 from console.gui.tasks import TaskRunner
 from console.gui.views.audit import AuditView
 from console.storage import Database, open_database
-from tests.helpers.gui import ACTOR, isolate_qsettings
+from tests.helpers.gui import ACTOR
 
-pytestmark = pytest.mark.gui
-
-
-@pytest.fixture(autouse=True)
-def _qsettings(tmp_path: Path) -> None:
-    isolate_qsettings(tmp_path / "qsettings")
+pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("isolated_qsettings")]
 
 
 @pytest.fixture

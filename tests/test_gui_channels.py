@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -18,22 +17,15 @@ from console.gui.tasks import TaskRunner
 from console.gui.views.channels import ChannelsView
 from console.mailsink import MailSink
 from console.models import AuditEntry, Channel
-from console.storage import Database, open_database
-from tests.helpers.gui import ACTOR, isolate_qsettings
+from console.storage import Database
+from tests.helpers.gui import ACTOR
 
-pytestmark = pytest.mark.gui
-
-
-@pytest.fixture(autouse=True)
-def _qsettings(tmp_path: Path) -> None:
-    isolate_qsettings(tmp_path / "qsettings")
+pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("isolated_qsettings")]
 
 
 @pytest.fixture
-def db(sqlite_url: str) -> Iterator[Database]:
-    database = open_database(sqlite_url)
-    yield database
-    database.dispose()
+def db(sqlite_db: Database) -> Database:
+    return sqlite_db
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ from console.gui.models.table import FilterProxy
 from console.gui.tasks import TaskRunner
 from console.gui.views.directory import DirectoryView
 from console.models import AuditEntry, Contact
-from console.storage import Database, open_database
-from tests.helpers.gui import ACTOR, isolate_qsettings, seed_contacts
+from console.storage import Database
+from tests.helpers.gui import ACTOR, seed_contacts
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("isolated_qsettings")]
 
 GOOD_CSV = """name,email,phone,groups
 Ada Lovelace,ada@example.org,+44 20 7946 0001,Leeds;IT on-call
@@ -36,16 +36,9 @@ Grace Hopper,ada@example.org,,
 """
 
 
-@pytest.fixture(autouse=True)
-def _qsettings(tmp_path: Path) -> None:
-    isolate_qsettings(tmp_path / "qsettings")
-
-
 @pytest.fixture
-def db(sqlite_url: str) -> Iterator[Database]:
-    database = open_database(sqlite_url)
-    yield database
-    database.dispose()
+def db(sqlite_db: Database) -> Database:
+    return sqlite_db
 
 
 @pytest.fixture

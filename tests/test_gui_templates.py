@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -13,23 +12,16 @@ from console.gui.bridge import Bridge
 from console.gui.models.templates import TemplatesModel
 from console.gui.tasks import TaskRunner
 from console.gui.views.templates import TemplatesView
-from console.storage import Database, open_database
+from console.storage import Database
 from console.templates import TemplateRow, list_templates
-from tests.helpers.gui import ACTOR, isolate_qsettings
+from tests.helpers.gui import ACTOR
 
-pytestmark = pytest.mark.gui
-
-
-@pytest.fixture(autouse=True)
-def _qsettings(tmp_path: Path) -> None:
-    isolate_qsettings(tmp_path / "qsettings")
+pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("isolated_qsettings")]
 
 
 @pytest.fixture
-def db(sqlite_url: str) -> Iterator[Database]:
-    database = open_database(sqlite_url)
-    yield database
-    database.dispose()
+def db(sqlite_db: Database) -> Database:
+    return sqlite_db
 
 
 @pytest.fixture
