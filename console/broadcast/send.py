@@ -143,8 +143,8 @@ def _write_outbox(session: Session, box: SecretBox, broadcast_id: int, audience:
     for start in range(0, len(rows), _CHUNK):
         conn.exec_driver_sql(sql, rows[start:start + _CHUNK])
     fields = {r.channel_id: r.field for _, _, routes in audience.people.values() for r in routes}
-    for channel_id, field in sorted(fields.items()):
-        address = getattr(Contact, field)
+    for channel_id, field_name in sorted(fields.items()):
+        address = getattr(Contact, field_name)
         picked = (
             select(literal(broadcast_id), Recipient.id, literal(channel_id), address, literal("pending"),
                    literal(0), literal(False), literal(now, Delivery.next_attempt_at.type),
