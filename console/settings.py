@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console import audit
+from console.acks.affinity import parse_cpu
 from console.errors import UserError
 from console.models import Setting
 
@@ -96,6 +97,8 @@ DEFINITIONS: dict[str, SettingDef] = {
         SettingDef("ack.host", _text, "127.0.0.1", "Address the embedded acknowledgement service listens on"),
         SettingDef("ack.port", _port, 8765, "Port of the embedded acknowledgement service (0 = any free port)"),
         SettingDef("ack.embedded", _bool, True, "Run the acknowledgement service inside the desktop app"),
+        SettingDef("ack.cpu", parse_cpu, "auto",
+                   "CPU for the acknowledgement service's threads: auto (one, picked), all, or a number"),
         SettingDef("dispatch.embedded", _bool, True, "Run the dispatcher inside the desktop app"),
         SettingDef("dispatch.workers", _positive_int, 8, "Sending threads per dispatcher"),
         SettingDef("dispatch.processes", _count, 2, "Child processes that do the sending (0: in the dispatcher)"),

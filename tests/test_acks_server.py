@@ -88,6 +88,41 @@ def test_a_port_in_use_is_reported_in_words(seeded: tuple[Database, Seeded]) -> 
             AckServer(db, "127.0.0.1", port).start()
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only")
+def test_the_service_threads_run_on_the_chosen_cpu_and_the_caller_keeps_its_own(
+        seeded: tuple[Database, Seeded]) -> None:
+    db, s = seeded
+    cpus = sorted(os.sched_getaffinity(0))
+    before = {t.ident: t for t in threading.enumerate()}
+    server = AckServer(db, "127.0.0.1", 0, threads=3, cpu=cpus[-1])
+    url = server.start()
+    try:
+        started = [t for t in threading.enumerate() if t.ident not in before]
+        assert {t.name for t in started} >= {"ack-server", "ack-writer"} and len(started) >= 5  # + 3 request threads
+        assert all(os.sched_getaffinity(t.native_id or 0) == {cpus[-1]} for t in started)
+        assert server.cpu == cpus[-1]
+        assert sorted(os.sched_getaffinity(0)) == cpus  # the caller got its own mask back
+        token = next(iter(s.tokens.values()))
+        assert requests.get(f"{url}/a/{token}", timeout=10).status_code == 200
+    finally:
+        server.stop()
+    assert server.cpu is None
+
+    free = AckServer(db, "127.0.0.1", 0, threads=2, cpu="all")
+    free.start()
+    try:
+        writer = next(t for t in threading.enumerate() if t.name == "ack-writer")
+        assert free.cpu is None and sorted(os.sched_getaffinity(writer.native_id or 0)) == cpus
+    finally:
+        free.stop()
+
+
+def test_a_cpu_the_process_may_not_use_is_refused_in_words(seeded: tuple[Database, Seeded]) -> None:
+    db, _s = seeded
+    with pytest.raises(AckServerError, match=r"CPU 4096: CPU 4096 is not available to this process \(available: "):
+        AckServer(db, "127.0.0.1", 0, cpu=4096).start()
+
+
 def test_a_crowd_of_simultaneous_answers_is_counted_exactly(db_url: str) -> None:
     """Hundreds of people press their button at the same moment: no errors, exact counts, one chain."""
     db = open_database(db_url)
@@ -236,6 +271,17 @@ def test_serve_acks_bad_port_is_a_usage_error(cli, sqlite_url: str) -> None:  # 
     out = cli("serve-acks", "--port", "99999", db=sqlite_url)
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "port 99999 is not in 0-65535" in out.stderr
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("banana", "argument --cpu: 'banana': expected auto, all or a CPU number such as 0"),
+    ("4096", "--cpu 4096: CPU 4096 is not available to this process (available: "),
+])
+def test_serve_acks_bad_cpu_is_a_usage_error(cli, sqlite_url: str, value: str,  # type: ignore[no-untyped-def]
+                                             said: str) -> None:
+    out = cli("serve-acks", "--port", "0", "--cpu", value, db=sqlite_url)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().count("\n") == 0 and said in out.stderr
 
 
 def test_serve_acks_port_in_use_fails_in_words(cli, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]

@@ -21,6 +21,7 @@ from typing import Any
 from waitress import wasyncore
 from waitress.server import create_server
 
+from console.acks.affinity import AUTO, CpuChoice, choose_cpu, pinned
 from console.acks.errors import AckServerError
 from console.acks.wsgi import AckApp, make_app
 from console.storage import Database
@@ -43,16 +44,20 @@ class AckServer:
         threads: waitress request threads.
         trusted_proxy: address of a reverse proxy whose X-Forwarded-For/-Proto to believe
             (without it the client address is the TCP peer, as it must be for rate limiting).
+        cpu: run the service's threads on this CPU; "auto" picks one, "all" leaves them free
+            (console.acks.affinity says why one CPU serves faster).
         app_options: passed to `make_app` (e.g. a limiter or a recorder).
     """
 
     def __init__(self, db: Database, host: str = "127.0.0.1", port: int = 0, *, threads: int = DEFAULT_THREADS,
-                 trusted_proxy: str | None = None, **app_options: Any) -> None:
+                 trusted_proxy: str | None = None, cpu: CpuChoice = AUTO, **app_options: Any) -> None:
         self._db = db
         self._host = host
         self._port = port
         self._threads = threads
         self._trusted_proxy = trusted_proxy
+        self._cpu = cpu
+        self.cpu: int | None = None  # the CPU the threads run on, once started (None: not pinned)
         self._app_options = app_options
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -75,27 +80,35 @@ class AckServer:
         if self._thread is not None:
             return self.url
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth" under a crowd
-        sock = _bind(self._host, self._port)  # before anything else: a failure leaves nothing to clean up
         try:
-            app = make_app(self._db, **self._app_options)
-        except BaseException:
-            sock.close()
-            raise
-        proxy: dict[str, Any] = {}
-        if self._trusted_proxy:
-            proxy = {"trusted_proxy": self._trusted_proxy, "trusted_proxy_count": 1,
-                     "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
-                     "clear_untrusted_proxy_headers": True}
-        server = create_server(app, sockets=[sock], threads=self._threads, ident="",
-                               max_request_body_size=64 * 1024, channel_timeout=60, connection_limit=1000,
-                               **proxy)
-        self._server, self.app = server, app
-        host = str(server.effective_host)
-        self._url = f"http://{'[' + host + ']' if ':' in host else host}:{server.effective_port}"
-        self._thread = threading.Thread(target=server.run, name="ack-server", daemon=True)
-        self._thread.start()
-        log.info("acknowledgement service listening on %s", self._url)
+            cpu = choose_cpu(self._cpu)
+        except ValueError as exc:
+            raise AckServerError(f"cannot run the acknowledgement service on CPU {self._cpu}: {exc}") from None
+        sock = _bind(self._host, self._port)  # before anything else: a failure leaves nothing to clean up
+        with pinned(cpu):  # every thread started here (writer, request threads, loop) stays on `cpu`
+            try:
+                app = make_app(self._db, **self._app_options)
+            except BaseException:
+                sock.close()
+                raise
+            server = create_server(app, sockets=[sock], threads=self._threads, ident="",
+                                   max_request_body_size=64 * 1024, channel_timeout=60, connection_limit=1000,
+                                   **self._proxy_options())
+            self._server, self.app, self.cpu = server, app, cpu
+            host = str(server.effective_host)
+            self._url = f"http://{'[' + host + ']' if ':' in host else host}:{server.effective_port}"
+            self._thread = threading.Thread(target=server.run, name="ack-server", daemon=True)
+            self._thread.start()
+        log.info("acknowledgement service listening on %s (%s)", self._url,
+                 "all CPUs" if cpu is None else f"threads on CPU {cpu}")
         return self._url
+
+    def _proxy_options(self) -> dict[str, Any]:
+        if not self._trusted_proxy:
+            return {}
+        return {"trusted_proxy": self._trusted_proxy, "trusted_proxy_count": 1,
+                "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+                "clear_untrusted_proxy_headers": True}
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving; requests in flight finish first (up to `timeout` seconds)."""
@@ -115,7 +128,7 @@ class AckServer:
         dispatcher.shutdown(timeout=max(0.5, deadline - time.monotonic()))
         app.close()
         self._server = self._thread = self.app = None
-        self._url = None
+        self._url = self.cpu = None
         log.info("acknowledgement service stopped")
 
     def __enter__(self) -> AckServer:

@@ -3,11 +3,13 @@
 Starts the acknowledgement service on a temporary SQLite database with one
 broadcast to N recipients, then a SEPARATE load process (asyncio, raw HTTP/1.1
 keep-alive sockets, requests pre-built) fires N POSTs (each recipient answers
-once) and N GETs at the given concurrency. Run twice in the same process:
+once) and N GETs at the given concurrency. Run three times in the same process:
 the naive baseline (one SQLAlchemy ORM transaction per request, in the request
-thread) and the real service (group commit). Both must end with exactly N
-answers and N audit entries, and an intact audit chain. The load process's own
-CPU use is printed: it is not the bottleneck while well under one core.
+thread), the service as shipped (group commit, its threads on one CPU) and the
+same with its threads free on all CPUs (console.acks.affinity says why that
+is slower). Each must end with exactly N answers and N audit entries, and an
+intact audit chain. The load process's own CPU use is printed: it is not the
+bottleneck while well under one core.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from console import audit
+from console.acks.affinity import ALL, AUTO, CpuChoice, parse_cpu
 from console.acks.errors import RecipientGone
 from console.acks.formcheck import load_form_check
 from console.acks.lookup import is_late
@@ -201,12 +204,23 @@ def get_request(host: str, token: str) -> bytes:
 # --- one variant, and the report --------------------------------------------------------
 
 @dataclass(frozen=True)
+class Measured:
+    """One load run against the server: the load's view and the server process's costs."""
+
+    load: LoadResult
+    server_cpu: float  # seconds of CPU time
+    switches: int | None  # context switches of the server's threads (Linux), None where unknown
+
+    @property
+    def errors(self) -> int:
+        return sum(n for status, n in self.load.statuses.items() if status != 200)
+
+
+@dataclass(frozen=True)
 class VariantResult:
     name: str
-    post: LoadResult
-    post_server_cpu: float
-    get: LoadResult
-    get_server_cpu: float
+    post: Measured
+    get: Measured
     answers: int
     audit_entries: int
     chain: str
@@ -214,26 +228,50 @@ class VariantResult:
 
     @property
     def errors(self) -> int:
-        return sum(n for r in (self.post, self.get) for status, n in r.statuses.items() if status != 200)
+        return self.post.errors + self.get.errors
 
 
-def run_variant(name: str, workdir: Path, recipients: int, concurrency: int, threads: int,
-                naive: bool) -> VariantResult:
+def context_switches() -> int | None:
+    """Voluntary and involuntary context switches of all this process's threads so far (Linux)."""
+    total = 0
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/status", encoding="ascii") as status:
+                total += sum(int(line.split(":")[1]) for line in status if "ctxt_switches" in line)
+        except OSError:  # the thread ended meanwhile
+            continue
+    return total
+
+
+def measure(url: str, requests: list[bytes], concurrency: int) -> Measured:
+    before = context_switches()
+    load, cpu = run_load(url, requests, concurrency)
+    after = context_switches()
+    return Measured(load, cpu, None if before is None or after is None else after - before)
+
+
+def run_variant(workdir: Path, recipients: int, concurrency: int, threads: int, *, naive: bool,
+                cpu: CpuChoice) -> VariantResult:
     """Seed a fresh database, serve it, fire N POSTs then N GETs, and count what the database holds."""
-    path = workdir / f"{name.split()[0]}.db"
+    path = workdir / f"{'naive' if naive else 'group'}-{cpu}.db"
     db = Database(f"sqlite:///{path}", secrets=SecretBox(Fernet.generate_key(), "bench"))
     seeded = seed_broadcast(db, recipients)
     check = load_form_check(db)
     recorder: Any = OrmRecorder(db) if naive else GroupCommitRecorder(db)
-    server = AckServer(db, threads=threads, recorder=recorder)
+    server = AckServer(db, threads=threads, recorder=recorder, cpu=cpu)
     url = server.start()
+    name = f"{'naive ORM' if naive else 'group commit'}, {'all CPUs' if server.cpu is None else '1 CPU'}"
     host = urlsplit(url).netloc
     try:
         posts = [post_request(host, t, SAFETY_CHECK[i % 2], check.value(hash_token(t)))
                  for i, t in enumerate(seeded.tokens.values())]
-        post, post_cpu = run_load(url, posts, concurrency)
+        post = measure(url, posts, concurrency)
         gets = [get_request(host, t) for t in seeded.tokens.values()]
-        get, get_cpu = run_load(url, gets, concurrency)
+        get = measure(url, gets, concurrency)
     finally:
         server.stop()
     with db.read() as session:
@@ -243,47 +281,52 @@ def run_variant(name: str, workdir: Path, recipients: int, concurrency: int, thr
         chain = audit.verify(session).message()
     db.dispose()
     batches = recorder.batches if isinstance(recorder, GroupCommitRecorder) else None
-    return VariantResult(name, post, post_cpu, get, get_cpu, answers, entries, chain, batches)
+    return VariantResult(name, post, get, answers, entries, chain, batches)
 
 
-def _row(label: str, r: LoadResult, server_cpu: float) -> str:
-    errors = sum(n for status, n in r.statuses.items() if status != 200)
-    return (f"{label:<28}{r.rate:>7.0f}{r.percentile(50):>8.1f}{r.percentile(99):>8.1f}"
-            f"{max(r.latencies) * 1000:>8.1f}{errors:>7}{server_cpu / r.seconds:>8.0%}"
-            f"{server_cpu / r.requests * 1e6:>9.0f}{r.cpu_seconds / r.seconds:>7.0%}")
+def _row(label: str, m: Measured) -> str:
+    r = m.load
+    switches = "" if m.switches is None else f"{m.switches / r.requests:>9.1f}"
+    return (f"{label:<32}{r.rate:>7.0f}{r.percentile(50):>8.1f}{r.percentile(99):>8.1f}"
+            f"{max(r.latencies) * 1000:>8.1f}{m.errors:>7}{m.server_cpu / r.seconds:>8.0%}"
+            f"{m.server_cpu / r.requests * 1e6:>9.0f}{switches}{r.cpu_seconds / r.seconds:>7.0%}")
 
 
 def report(results: list[VariantResult], recipients: int, concurrency: int, threads: int,
            load_before: float, load_after: float) -> bool:
-    """Print the table and the checks; True when every count is exact and nothing failed."""
+    """Print the table and the checks; True when every count is exact and nothing failed.
+
+    `results` ends with the service as shipped; a naive baseline, if measured, comes first.
+    """
     print(f"acks benchmark: {recipients} recipients, concurrency {concurrency}, SQLite (WAL), "
           f"waitress {threads} threads, {os.cpu_count()} CPUs "
           f"(1-min load average {load_before:.1f} before, {load_after:.1f} after)")
-    print(f"{'':<28}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'errors':>7}{'server':>8}{'µs/req':>9}"
-          f"{'load':>7}")
+    print(f"{'':<32}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'errors':>7}{'server':>8}{'µs/req':>9}"
+          f"{'sw/req':>9}{'load':>7}")
     ok = True
     for v in results:
-        print(_row(f"POST {v.name}", v.post, v.post_server_cpu))
-        print(_row(f"GET  {v.name}", v.get, v.get_server_cpu))
+        print(_row(f"POST {v.name}", v.post))
+        print(_row(f"GET  {v.name}", v.get))
         commits = f"; {v.batches} commits, {v.answers / v.batches:.1f} answers each" if v.batches else ""
         print(f"    answers in the database {v.answers} of {recipients}, audit entries {v.audit_entries}, "
               f"audit chain {v.chain}{commits}")
         ok = ok and v.errors == 0 and v.answers == recipients == v.audit_entries and v.chain.startswith("OK")
     print("server, load: CPU time of the server process and of the load process, as a share of one core;\n"
-          "µs/req: server CPU time per request (less sensitive than req/s to other work on the machine)")
-    busiest = max((r for v in results for r in (v.post, v.get)), key=lambda r: r.rate)
+          "µs/req: server CPU time per request (less sensitive than req/s to other work on the machine);\n"
+          "sw/req: context switches of the server's threads per request")
+    busiest = max((m.load for v in results for m in (v.post, v.get)), key=lambda r: r.rate)
     share = busiest.cpu_seconds / busiest.seconds
     print(f"load generator: {share:.0%} of one core at {busiest.rate:.0f} req/s, so it could drive about "
           f"{busiest.rate / max(share, 0.01):,.0f} req/s; it is not the bottleneck")
     final = results[-1]
-    post_ok = final.post.rate >= 1500 and final.post.percentile(99) < 100
-    get_ok = final.get.rate >= 2000
+    post_ok = final.post.load.rate >= 1500 and final.post.load.percentile(99) < 100
+    get_ok = final.get.load.rate >= 2000
     print(f"goal POST >= 1500/s with p99 < 100 ms: {'met' if post_ok else 'NOT met'}; "
-          f"goal GET >= 2000/s: {'met' if get_ok else 'NOT met'}")
-    if len(results) > 1:
-        base = results[0]
-        print(f"group commit vs naive: POST {final.post.rate / base.post.rate:.1f}x the rate, "
-              f"p99 {base.post.percentile(99) / final.post.percentile(99):.1f}x lower")
+          f"goal GET >= 2000/s: {'met' if get_ok else 'NOT met'} ({final.name})")
+    for other in results[:-1]:
+        print(f"{final.name} vs {other.name}: POST {final.post.load.rate / other.post.load.rate:.1f}x the rate, "
+              f"p99 {other.post.load.percentile(99) / final.post.load.percentile(99):.1f}x lower; "
+              f"GET {final.get.load.rate / other.get.load.rate:.1f}x the rate")
     print("counts exact, no errors: " + ("yes" if ok else "NO"))
     return ok
 
@@ -293,17 +336,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="waitress request threads")
-    parser.add_argument("--no-baseline", action="store_true", help="skip the naive ORM baseline")
+    parser.add_argument("--cpu", type=parse_cpu, default=AUTO,
+                        help="the service's CPU as for serve-acks --cpu (default: auto)")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="measure only the service as shipped (no naive baseline, no all-CPUs run)")
     args = parser.parse_args(argv)
     if args.recipients < 1 or args.concurrency < 1 or args.threads < 1:
         parser.error("--recipients, --concurrency and --threads must be at least 1")
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="acks-bench-") as tmp:
+        common = (Path(tmp), args.recipients, args.concurrency, args.threads)
         results = []
         if not args.no_baseline:
-            results.append(run_variant("naive ORM per request", Path(tmp), args.recipients,
-                                       args.concurrency, args.threads, naive=True))
-        results.append(run_variant("group commit", Path(tmp), args.recipients, args.concurrency, args.threads,
-                                   naive=False))
+            results.append(run_variant(*common, naive=True, cpu=args.cpu))
+            if args.cpu != ALL:
+                results.append(run_variant(*common, naive=False, cpu=ALL))
+        results.append(run_variant(*common, naive=False, cpu=args.cpu))
     ok = report(results, args.recipients, args.concurrency, args.threads, load_before, os.getloadavg()[0])
     return 0 if ok else 1

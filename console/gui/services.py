@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from PySide6.QtCore import QObject, Signal
 
 from console import settings
+from console.acks.affinity import CpuChoice
 from console.acks.errors import AckServerError
 from console.acks.recorder import AnswerRequest, GroupCommitRecorder, Outcome
 from console.acks.server import AckServer
@@ -159,7 +160,7 @@ class Services(QObject):
             state = replace(state, ack=OFF)
         else:
             try:
-                ack, url, note = self._start_ack(values["ack.host"], values["ack.port"])
+                ack, url, note = self._start_ack(values["ack.host"], values["ack.port"], values["ack.cpu"])
                 state = replace(state, ack=RUNNING, ack_url=url)
                 if note:
                     notes.append(note)
@@ -169,20 +170,20 @@ class Services(QObject):
                 notes.append(f"acknowledgement service: {describe(exc)}")
         return _Started(replace(state, notes=tuple(notes)), dispatcher, ack)
 
-    def _ack_server(self, host: str, port: int) -> AckServer:
+    def _ack_server(self, host: str, port: int, cpu: CpuChoice) -> AckServer:
         recorder = _AnnouncingRecorder(self.db, self.bridge.answers_recorded.emit)
-        return AckServer(self.db, host=host, port=port, recorder=recorder)
+        return AckServer(self.db, host=host, port=port, recorder=recorder, cpu=cpu)
 
-    def _start_ack(self, host: str, port: int) -> tuple[AckServer, str, str | None]:
+    def _start_ack(self, host: str, port: int, cpu: CpuChoice) -> tuple[AckServer, str, str | None]:
         if port == 0 or _can_bind(host, port):
-            server = self._ack_server(host, port)
+            server = self._ack_server(host, port, cpu)
             try:
                 return server, server.start(), None
             except AckServerError as exc:
                 if port == 0:
                     raise
                 log.warning("%s; using any free port", exc)
-        server = self._ack_server(host, 0)
+        server = self._ack_server(host, 0, cpu)
         url = server.start()
         return server, url, f"port {port} is taken: the acknowledgement service listens on {url} instead"
 
