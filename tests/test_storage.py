@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, select, text
@@ -10,6 +13,7 @@ from sqlalchemy import create_engine, inspect, select, text
 from console.models import ALL_GROUP, Group
 from console.storage import Database, DatabaseURLError, open_database, resolve_url
 from console.storage.migrate import current_revision, head_revision
+from console.storage.schema import HEAD, is_current
 
 
 def test_open_creates_schema_and_builtin_group(db_url: str) -> None:
@@ -21,6 +25,25 @@ def test_open_creates_schema_and_builtin_group(db_url: str) -> None:
     assert {"contacts", "groups", "memberships", "channels", "templates", "incidents", "broadcasts",
             "recipients", "deliveries", "audit_log", "settings", "alembic_version"} <= tables
     db.dispose()
+
+
+def test_the_head_known_without_alembic_is_the_migrations_head(db_url: str) -> None:
+    assert HEAD == head_revision()
+    db = open_database(db_url)
+    assert is_current(db.engine)
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+    assert not is_current(db.engine)
+    db.dispose()
+
+
+def test_opening_a_current_database_does_not_import_alembic(sqlite_url: str) -> None:
+    open_database(sqlite_url).dispose()  # created and upgraded: Alembic runs here
+    probe = ("import sys; from console.storage import open_database; "
+             f"open_database({sqlite_url!r}).dispose(); print('alembic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parent.parent, check=True)
+    assert out.stdout.strip() == "False", out.stderr
 
 
 def test_hot_lookups_are_indexed(db_url: str) -> None:

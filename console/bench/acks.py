@@ -33,13 +33,26 @@ from console.acks.affinity import ALL, AUTO, CpuChoice, parse_cpu
 from console.acks.errors import RecipientGone
 from console.acks.formcheck import load_form_check
 from console.acks.lookup import is_late
-from console.acks.recorder import AUDIT_ACTION, AnswerRequest, GroupCommitRecorder, Outcome
+from console.acks.recorder import (
+    AUDIT_ACTION,
+    AnswerRequest,
+    GroupCommitRecorder,
+    Outcome,
+)
 from console.acks.server import DEFAULT_THREADS, AckServer
 from console.acks.tokens import hash_token
 from console.broadcast.send import SAFETY_CHECK, BroadcastRequest, create_broadcast
 from console.channelstore import save_channel
 from console.directory.csvimport import parse_csv, write_rows
-from console.models import AuditEntry, Broadcast, Channel, GroupLink, Incident, Recipient, utcnow
+from console.models import (
+    AuditEntry,
+    Broadcast,
+    Channel,
+    GroupLink,
+    Incident,
+    Recipient,
+    utcnow,
+)
 from console.storage import Database
 from console.storage.secrets import SecretBox
 

@@ -7,7 +7,6 @@ for events.
 
 from __future__ import annotations
 
-import gc
 import logging
 import signal
 import sys
@@ -19,6 +18,7 @@ from console import settings
 from console.audit import default_actor
 from console.errors import ConsoleError
 from console.gui.bridge import Bridge
+from console.gui.gcpolicy import CollectWhenIdle
 from console.gui.mainwindow import MainWindow, Page
 from console.gui.prefs import APPLICATION, ORGANIZATION, Preferences
 from console.gui.services import Services
@@ -107,9 +107,7 @@ def build(db: Database, actor: str, *, embedded_services: bool = True,
     window.status.set_services(services.state)
     load_org_name()
     services.start()
-    # Everything built so far lives as long as the window: keep it out of the collector's
-    # full passes, which otherwise stop every thread (GUI included) for 100+ ms under load.
-    gc.freeze()
+    CollectWhenIdle(lambda: tasks.busy, window)  # full collections only while idle (console.gui.gcpolicy)
     return window, services
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import gc
 import os
 import statistics
 import subprocess
@@ -44,8 +43,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--dispatcher", choices=("embedded", "process", "both"), default="both",
                         help="the app's embedded dispatcher (the default app), a `crisis-console dispatch` "
                              "process beside it, or one run of each (default)")
-    parser.add_argument("--gc-freeze", action="store_true",
-                        help="what-if: call gc.freeze() after build() (the app does not, yet)")
     parser.add_argument("--startup-child", choices=("app",), help=argparse.SUPPRESS)
     parser.add_argument("--heartbeat-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -82,10 +79,10 @@ def _run(args: argparse.Namespace, db_url: str, tmp: Path) -> int:
               f"in {time.perf_counter() - t0:.1f} s", flush=True)
         starts = startups(db_url, args.startup_runs) if args.startup_runs else None
         modes = ("embedded", "process") if args.dispatcher == "both" else (args.dispatcher,)
-        results = {mode: _send_and_watch(db_url, n, sink, tmp, mode, args.workers, args.gc_freeze)
+        results = {mode: _send_and_watch(db_url, n, sink, tmp, mode, args.workers)
                    for mode in modes}
     for mode, result in results.items():
-        _report(n, args.workers, db_url, mode + (", gc.freeze() after build" if args.gc_freeze else ""), result)
+        _report(n, args.workers, db_url, mode, result)
     if starts:
         _report_startups(starts)
     first = results[modes[0]]
@@ -170,8 +167,7 @@ def _wait(app: Any, condition: Any, timeout: float, what: str, every_ms: int = 2
         raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
 
 
-def _send_and_watch(db_url: str, n: int, sink: Any, tmp: Path, mode: str, workers: int,
-                    gc_freeze: bool = False) -> dict[str, Any]:
+def _send_and_watch(db_url: str, n: int, sink: Any, tmp: Path, mode: str, workers: int) -> dict[str, Any]:
     """One broadcast to everyone through the window; `mode` says where the dispatcher runs."""
     from PySide6.QtCore import QSettings
 
@@ -194,8 +190,6 @@ def _send_and_watch(db_url: str, n: int, sink: Any, tmp: Path, mode: str, worker
         atexit.register(helper.kill)  # a run that fails half-way must not leave it sending
     prefs = Preferences(QSettings(str(tmp / "prefs.ini"), QSettings.Format.IniFormat))
     window, services = build(db, ACTOR, prefs=prefs)
-    if gc_freeze:
-        gc.freeze()  # what the app could do: the objects of start-up never scanned again
     window.resize(1400, 900)
     window.show()
     compose, broadcasts = window.page("compose"), window.page("broadcasts")
@@ -294,9 +288,8 @@ def child_env() -> dict[str, str]:
 
 def _report(n: int, workers: int, db_url: str, mode: str, r: dict[str, Any]) -> None:
     backend = db_url.split(":", 1)[0]
-    extra = mode.partition(",")[2]
     where = ("the app's embedded dispatcher" if mode.startswith("embedded")
-             else "a `crisis-console dispatch` process beside the app") + (f",{extra}" if extra else "")
+             else "a `crisis-console dispatch` process beside the app")
     print(f"\nGUI responsiveness: {n} recipients, {backend}, {where} ({workers} sending threads), "
           f"heartbeat every {HEARTBEAT_MS} ms on the GUI thread")
     print(f"  send click → broadcast written: {r['write_s']:.2f} s; → all {n} mails received: {r['total_s']:.1f} s "

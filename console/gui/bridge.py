@@ -16,7 +16,7 @@ class Bridge(QObject):
     """Application-wide events as typed signals.
 
     Signals:
-        deliveries_recorded(list): console.broadcast.outbox.Outcome items of one recorded batch.
+        deliveries_recorded(list): ids of broadcasts that got delivery results (one recorded batch).
         broadcasts_finished(list): ids of broadcasts whose last delivery was recorded.
         broadcast_created(int): a broadcast was written to the outbox (the dispatcher is woken).
         answers_recorded(int): new answers arrived for this broadcast id.

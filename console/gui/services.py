@@ -19,7 +19,7 @@ from console.acks.affinity import CpuChoice
 from console.acks.errors import AckServerError
 from console.acks.recorder import AnswerRequest, GroupCommitRecorder, Outcome
 from console.acks.server import AckServer
-from console.broadcast.dispatcher import DispatchConfig, Dispatcher
+from console.broadcast.dispatchprocess import DispatcherProcess
 from console.gui.bridge import Bridge
 from console.gui.tasks import TaskRunner, describe
 from console.storage import Database
@@ -72,7 +72,7 @@ class _AnnouncingRecorder(GroupCommitRecorder):
 @dataclass
 class _Started:
     state: ServiceState
-    dispatcher: Dispatcher | None
+    dispatcher: DispatcherProcess | None
     ack: AckServer | None
 
 
@@ -84,6 +84,7 @@ class Services(QObject):
     """
 
     state_changed = Signal(object)
+    _dispatcher_lost = Signal(str)
 
     def __init__(self, db: Database, bridge: Bridge, tasks: TaskRunner, *, embedded: bool = True,
                  parent: QObject | None = None) -> None:
@@ -93,8 +94,9 @@ class Services(QObject):
         self.tasks = tasks
         self.embedded = embedded
         self._state = ServiceState() if embedded else ServiceState(OFF, OFF)
-        self._dispatcher: Dispatcher | None = None
+        self._dispatcher: DispatcherProcess | None = None
         self._ack: AckServer | None = None
+        self._dispatcher_lost.connect(self._lost)
 
     @property
     def state(self) -> ServiceState:
@@ -109,7 +111,7 @@ class Services(QObject):
         return self._state.public_url
 
     @property
-    def dispatcher(self) -> Dispatcher | None:
+    def dispatcher(self) -> DispatcherProcess | None:
         return self._dispatcher
 
     def start(self) -> None:
@@ -147,9 +149,10 @@ class Services(QObject):
             state = replace(state, dispatcher=OFF)
         else:
             try:
-                dispatcher = Dispatcher(self.db, DispatchConfig.from_settings(self.db),
-                                        on_recorded=self.bridge.deliveries_recorded.emit,
-                                        on_finished=self.bridge.broadcasts_finished.emit).start()
+                # In a child process: its transactions, hashing and garbage never hold this GIL.
+                dispatcher = DispatcherProcess(self.db, on_recorded=self.bridge.deliveries_recorded.emit,
+                                               on_finished=self.bridge.broadcasts_finished.emit,
+                                               on_lost=self._dispatcher_lost.emit).start()
                 state = replace(state, dispatcher=RUNNING)
             except Exception as exc:  # noqa: BLE001 - shown in the status bar, the app stays usable
                 log.exception("the dispatcher did not start")
@@ -192,6 +195,11 @@ class Services(QObject):
         for note in started.state.notes:
             self.bridge.status_message.emit(note)
         self._set(started.state)
+
+    def _lost(self, text: str) -> None:
+        self._dispatcher = None
+        self.bridge.status_message.emit(text)
+        self._set(replace(self._state, dispatcher=FAILED, notes=(*self._state.notes, text)))
 
     def _start_failed(self, exc: Exception) -> None:
         self._set(ServiceState(FAILED, FAILED, notes=(describe(exc),)))

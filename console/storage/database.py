@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from console.models import Setting
 from console.storage.errors import DatabaseURLError, SecretKeyError, StorageError
 from console.storage.paths import default_database_path
+from console.storage.schema import is_current
 from console.storage.secrets import SecretBox
 
 log = logging.getLogger("console.storage")
@@ -57,8 +58,8 @@ class Database:
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
         self._writes = sessionmaker(self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False)
         self._secrets = secrets
-        if upgrade:
-            from console.storage.migrate import upgrade_to_head
+        if upgrade and not is_current(self.engine):
+            from console.storage.migrate import upgrade_to_head  # Alembic only when an upgrade is due
 
             upgrade_to_head(self.engine)
 

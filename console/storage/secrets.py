@@ -44,7 +44,12 @@ class SecretBox:
         except (ValueError, TypeError) as exc:
             raise SecretKeyError(f"the secret key from {source} is not a valid Fernet key: {exc}") from None
         self._aead = AESGCM(hmac.new(key, b"crisis-console seal v1", hashlib.sha256).digest())
+        self._key = key
         self.source = source
+
+    def handover(self) -> tuple[bytes, str]:
+        """The key and its source, for a child process of this one (over a pipe, never argv or env)."""
+        return self._key, self.source
 
     @classmethod
     def load(cls, *, create: bool = True) -> SecretBox:

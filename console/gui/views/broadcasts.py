@@ -264,8 +264,8 @@ class BroadcastsView(QWidget):
         if self.isVisible():
             self.refresh()
 
-    def _on_recorded(self, outcomes: list[Any]) -> None:
-        if self.broadcast_id is not None and any(o.claimed.broadcast_id == self.broadcast_id for o in outcomes):
+    def _on_recorded(self, broadcast_ids: list[int]) -> None:
+        if self.broadcast_id in broadcast_ids:
             self._detail_read.request()
 
     def _on_created(self, _broadcast_id: int) -> None:

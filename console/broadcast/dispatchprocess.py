@@ -1,0 +1,195 @@
+"""The dispatcher in a child process, for a host process that must stay responsive (the desktop app).
+
+A dispatcher's claimer and recorder hold the GIL for their transactions, their
+audit hashing and the objects they allocate (whose collection stops every
+thread); in the desktop app that is the GUI thread's GIL. Here the whole
+Dispatcher runs in a spawned child, exactly as `crisis-console dispatch` runs it,
+and the parent only hears which broadcasts changed.
+
+Protocol over one pipe. Parent → child: "wake", "stop". Child → parent:
+("started", pid) or ("failed", text) once, then ("recorded", [broadcast ids]) and
+("finished", [broadcast ids]) as batches commit, and ("stopped",) at the end.
+The child stops by itself (finishing what it holds) when the parent goes away.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from console.broadcast.errors import DispatchError
+from console.storage import Database
+
+log = logging.getLogger("console.broadcast.dispatchprocess")
+
+_CTX = multiprocessing.get_context("spawn")
+
+
+class DispatcherProcessError(DispatchError):
+    """The dispatcher process did not start, or stopped unexpectedly."""
+
+
+def _child_main(conn: Connection, url: str, key: bytes, key_source: str, stop_timeout: float) -> None:
+    from console.broadcast.dispatcher import DispatchConfig, Dispatcher
+    from console.storage.secrets import SecretBox
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    send_lock = threading.Lock()
+
+    def send(message: tuple[Any, ...]) -> None:
+        with send_lock:  # the recorder thread and this one both send
+            try:
+                conn.send(message)
+            except (OSError, EOFError):  # the parent is gone; the loop below notices too
+                pass
+
+    try:
+        db = Database(url, upgrade=False, secrets=SecretBox(key, key_source))  # the parent upgraded it
+        dispatcher = Dispatcher(
+            db, DispatchConfig.from_settings(db),
+            on_recorded=lambda outcomes: send(("recorded", sorted({o.claimed.broadcast_id for o in outcomes}))),
+            on_finished=lambda ids: send(("finished", list(ids))),
+        ).start()
+    except Exception as exc:  # noqa: BLE001 - said to the parent in words
+        send(("failed", f"{exc.__class__.__name__}: {exc}"))
+        return
+    send(("started", multiprocessing.current_process().pid))
+    try:
+        while True:
+            try:
+                command = conn.recv()
+            except (EOFError, OSError):
+                log.warning("the desktop app went away: stopping the dispatcher")
+                break
+            if command == "wake":
+                dispatcher.wake()
+            elif command == "stop":
+                break
+    finally:
+        dispatcher.stop(stop_timeout)
+        db.dispose()
+        send(("stopped",))
+
+
+class DispatcherProcess:
+    """Runs a Dispatcher over `db` in a child process.
+
+    Args:
+        db: the database (its URL and key are handed to the child).
+        on_recorded: called with the ids of broadcasts that got results (in a reader thread).
+        on_finished: called with the ids of broadcasts whose last delivery was recorded.
+        on_lost: called with a text if the child stops without being asked to.
+    """
+
+    def __init__(self, db: Database, *, on_recorded: Callable[[list[int]], None] | None = None,
+                 on_finished: Callable[[list[int]], None] | None = None,
+                 on_lost: Callable[[str], None] | None = None) -> None:
+        self._db = db
+        self._on_recorded = on_recorded
+        self._on_finished = on_finished
+        self._on_lost = on_lost
+        self._conn: Connection | None = None
+        self._proc: Any = None
+        self._reader: threading.Thread | None = None
+        self._stopping = False
+        self._stopped = threading.Event()
+        self._send_lock = threading.Lock()
+        self.pid: int | None = None
+
+    def start(self, timeout: float = 60.0, stop_timeout: float = 30.0) -> DispatcherProcess:
+        """Spawn the child and wait until its dispatcher runs (recovery of abandoned sends done).
+
+        Raises:
+            DispatcherProcessError: it did not start; the text says why.
+        """
+        key, source = self._db.secrets.handover()
+        parent, child = _CTX.Pipe()
+        # Not a daemon: the dispatcher starts its own sender processes. It ends when the pipe closes.
+        self._proc = _CTX.Process(target=_child_main, args=(child, self._db.url, key, source, stop_timeout),
+                                  name="crisis-dispatcher")
+        self._proc.start()
+        child.close()
+        self._conn = parent
+        if not parent.poll(timeout):
+            self._kill()
+            raise DispatcherProcessError(f"the dispatcher process did not start within {timeout:g} s")
+        try:
+            first = parent.recv()
+        except EOFError:
+            self._proc.join(5)
+            raise DispatcherProcessError(
+                f"the dispatcher process exited during start-up (exit code {self._proc.exitcode})") from None
+        if first[0] != "started":
+            self._proc.join(10)
+            raise DispatcherProcessError(f"the dispatcher did not start: {first[1]}")
+        self.pid = first[1]
+        self._reader = threading.Thread(target=self._read, name="dispatcher-process-reader", daemon=True)
+        self._reader.start()
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.is_alive() and not self._stopped.is_set()
+
+    def wake(self) -> None:
+        """New deliveries were written: claim them now."""
+        self._send("wake")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop claiming; in-flight sends finish and are recorded before the child exits."""
+        if self._proc is None:
+            return
+        self._stopping = True
+        self._send("stop")
+        self._stopped.wait(timeout + 5)
+        self._proc.join(timeout)
+        if self._proc.is_alive():
+            log.error("the dispatcher process did not stop within %g s; killing it", timeout)
+            self._kill()
+        if self._reader is not None:
+            self._reader.join(5)
+        if self._conn is not None:
+            self._conn.close()
+        self._proc = self._conn = self._reader = None
+
+    def _send(self, command: str) -> None:
+        with self._send_lock:
+            if self._conn is None:
+                return
+            try:
+                self._conn.send(command)
+            except (OSError, EOFError):
+                pass  # the reader reports the lost child
+
+    def _read(self) -> None:
+        assert self._conn is not None
+        while True:
+            try:
+                message = self._conn.recv()
+            except (EOFError, OSError):
+                break
+            kind = message[0]
+            try:
+                if kind == "recorded" and self._on_recorded:
+                    self._on_recorded(message[1])
+                elif kind == "finished" and self._on_finished:
+                    self._on_finished(message[1])
+                elif kind == "stopped":
+                    break
+            except Exception:  # a listener's bug must not stop the reading
+                log.exception("a dispatcher event listener failed")
+        self._stopped.set()
+        if not self._stopping:
+            self._proc.join(5)
+            text = f"the dispatcher process stopped unexpectedly (exit code {self._proc.exitcode})"
+            log.error(text)
+            if self._on_lost:
+                self._on_lost(text)
+
+    def _kill(self) -> None:
+        self._proc.kill()
+        self._proc.join(10)

@@ -1,0 +1,30 @@
+"""The garbage-collection policy of the desktop app: frozen start-up, rare automatic full passes, idle ones."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from console.gui.gcpolicy import THRESHOLDS, CollectWhenIdle
+
+
+@pytest.fixture
+def restored_gc() -> Iterator[None]:
+    before = gc.get_threshold()
+    yield
+    gc.set_threshold(*before)
+
+
+def test_freezes_raises_thresholds_and_collects_only_when_idle(qtbot, restored_gc: None) -> None:  # type: ignore[no-untyped-def]
+    busy = [True]
+    policy = CollectWhenIdle(lambda: busy[0], interval_ms=20)
+    assert gc.get_threshold() == THRESHOLDS and gc.get_freeze_count() > 0
+    assert policy.collect_if_idle() is False and policy.collections == 0
+    busy[0] = False
+    qtbot.waitUntil(lambda: policy.collections >= 1, timeout=5000)  # the timer found it idle
+    cycle: list[object] = []
+    cycle.append(cycle)
+    del cycle
+    assert policy.collect_if_idle() is True
