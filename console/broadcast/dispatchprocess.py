@@ -22,12 +22,10 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from console.broadcast.errors import DispatchError
+from console.spawned import ChildExited, spawn_and_wait
 from console.storage import Database
 
 log = logging.getLogger("console.broadcast.dispatchprocess")
-
-_CTX = multiprocessing.get_context("spawn")
-
 
 class DispatcherProcessError(DispatchError):
     """The dispatcher process did not start, or stopped unexpectedly."""
@@ -107,22 +105,15 @@ class DispatcherProcess:
             DispatcherProcessError: it did not start; the text says why.
         """
         key, source = self._db.secrets.handover()
-        parent, child = _CTX.Pipe()
-        # Not a daemon: the dispatcher starts its own sender processes. It ends when the pipe closes.
-        self._proc = _CTX.Process(target=_child_main, args=(child, self._db.url, key, source, stop_timeout),
-                                  name="crisis-dispatcher")
-        self._proc.start()
-        child.close()
-        self._conn = parent
-        if not parent.poll(timeout):
-            self._kill()
-            raise DispatcherProcessError(f"the dispatcher process did not start within {timeout:g} s")
         try:
-            first = parent.recv()
-        except EOFError:
-            self._proc.join(5)
-            raise DispatcherProcessError(
-                f"the dispatcher process exited during start-up (exit code {self._proc.exitcode})") from None
+            # Not a daemon: the dispatcher starts its own sender processes. It ends when the pipe closes.
+            self._proc, self._conn, first = spawn_and_wait(
+                _child_main, (self._db.url, key, source, stop_timeout), name="crisis-dispatcher", daemon=False,
+                timeout=timeout)
+        except TimeoutError:
+            raise DispatcherProcessError(f"the dispatcher process did not start within {timeout:g} s") from None
+        except ChildExited as exc:
+            raise DispatcherProcessError(f"the dispatcher process {exc}") from None
         if first[0] != "started":
             self._proc.join(10)
             raise DispatcherProcessError(f"the dispatcher did not start: {first[1]}")
@@ -166,10 +157,11 @@ class DispatcherProcess:
                 pass  # the reader reports the lost child
 
     def _read(self) -> None:
-        assert self._conn is not None
+        conn, proc = self._conn, self._proc  # stop() may clear the attributes meanwhile
+        assert conn is not None and proc is not None
         while True:
             try:
-                message = self._conn.recv()
+                message = conn.recv()
             except (EOFError, OSError):
                 break
             kind = message[0]
@@ -184,8 +176,8 @@ class DispatcherProcess:
                 log.exception("a dispatcher event listener failed")
         self._stopped.set()
         if not self._stopping:
-            self._proc.join(5)
-            text = f"the dispatcher process stopped unexpectedly (exit code {self._proc.exitcode})"
+            proc.join(5)
+            text = f"the dispatcher process stopped unexpectedly (exit code {proc.exitcode})"
             log.error(text)
             if self._on_lost:
                 self._on_lost(text)

@@ -2,7 +2,14 @@
 MailSinkProcess only counts, in its own process (benchmarks)."""
 
 from console.mailsink.process import MailSinkProcess
-from console.mailsink.sink import MailSink, ReceivedMail, html_to_text, parse_mail, quiet_aiosmtpd, start_controller
+from console.mailsink.sink import (
+           MailSink,
+           ReceivedMail,
+           html_to_text,
+           parse_mail,
+           quiet_aiosmtpd,
+           start_controller,
+)
 
 __all__ = ["MailSink", "MailSinkProcess", "ReceivedMail", "html_to_text", "parse_mail", "quiet_aiosmtpd",
            "start_controller"]

@@ -7,10 +7,13 @@ GIL) with the receiver.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import time
 from multiprocessing.connection import Connection
 from typing import Any
+
+from console.mailsink.listening import Listening
+from console.spawned import CONTEXT, ChildExited, spawn_and_wait
+
 
 class _Counter:
     """Three numbers in shared memory; the receiver's loop is the only writer."""
@@ -122,7 +125,7 @@ async def _count_until_stopped(conn: Connection, host: str, port: int,
     conn.close()
 
 
-class MailSinkProcess:
+class MailSinkProcess(Listening):
     """Counting SMTP receiver in a separate (spawned) process, for benchmarks.
 
     Only counts messages and stamps the first and last arrival (``time.time()``), so
@@ -133,23 +136,12 @@ class MailSinkProcess:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._host = host
         self._requested_port = port
-        self._ctx = multiprocessing.get_context("spawn")
-        self._count = self._ctx.RawValue("q", 0)
-        self._first_at = self._ctx.RawValue("d", 0.0)
-        self._last_at = self._ctx.RawValue("d", 0.0)
+        self._count = CONTEXT.RawValue("q", 0)
+        self._first_at = CONTEXT.RawValue("d", 0.0)
+        self._last_at = CONTEXT.RawValue("d", 0.0)
         self._proc: Any = None
         self._conn: Connection | None = None
         self._port = 0
-
-    @property
-    def host(self) -> str:
-        return self._host
-
-    @property
-    def port(self) -> int:
-        if not self._port:
-            raise RuntimeError("MailSinkProcess is not started")
-        return self._port
 
     @property
     def count(self) -> int:
@@ -167,22 +159,15 @@ class MailSinkProcess:
         """Spawn the receiver; return once it listens."""
         if self._proc is not None:
             raise RuntimeError("MailSinkProcess already started")
-        parent, child = self._ctx.Pipe()
-        self._proc = self._ctx.Process(
-            target=_serve_counting, name="mailsink",
-            args=(child, self._host, self._requested_port,
-                  self._count, self._first_at, self._last_at),
-            daemon=True)
-        self._proc.start()
-        child.close()
-        self._conn = parent
-        if not parent.poll(timeout):
-            self.stop()
-            raise TimeoutError(f"MailSinkProcess did not start listening within {timeout:g} s")
         try:
-            status, value = parent.recv()
-        except EOFError:
-            status, value = "error", f"receiver process exited with {self._proc.exitcode}"
+            self._proc, self._conn, (status, value) = spawn_and_wait(
+                _serve_counting, (self._host, self._requested_port, self._count, self._first_at, self._last_at),
+                name="mailsink", daemon=True, timeout=timeout)
+        except TimeoutError:
+            raise TimeoutError(f"MailSinkProcess did not start listening within {timeout:g} s") from None
+        except ChildExited as exc:
+            raise RuntimeError(f"MailSinkProcess failed to start: receiver process exited with {exc.exitcode}") \
+                from None
         if status != "ready":
             self.stop()
             raise RuntimeError(f"MailSinkProcess failed to start: {value}")

@@ -27,6 +27,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from console.mailsink.listening import Listening
+
 log = logging.getLogger(__name__)
 
 _SERVER_NAME = "mailsink.localhost"  # else aiosmtpd calls getfqdn() per connection
@@ -158,7 +160,7 @@ def _failure_reply(code: int) -> str:
     return f"{code} 5.0.0 Rejected (MailSink.fail_next)"
 
 
-class MailSink:
+class MailSink(Listening):
     """SMTP server in a background thread that records every message.
 
     Args:
@@ -180,16 +182,6 @@ class MailSink:
         self._fail_remaining = 0
         self._fail_code = 451
         self._rejected = 0
-
-    @property
-    def host(self) -> str:
-        return self._host
-
-    @property
-    def port(self) -> int:
-        if not self._port:
-            raise RuntimeError("MailSink is not started")
-        return self._port
 
     @property
     def messages(self) -> list[ReceivedMail]:
