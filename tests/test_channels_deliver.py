@@ -8,12 +8,10 @@ comes.
 
 from __future__ import annotations
 
-import datetime
 import email
 import email.policy
 import errno
 import http.server
-import ipaddress
 import socket
 import ssl
 import threading
@@ -25,10 +23,6 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from channels import (
     ChannelAddressError,
@@ -42,6 +36,7 @@ from channels import (
 )
 from channels.baseline import send_raw_apprise
 from tests.helpers import free_port
+from tests.helpers.tls import self_signed_cert
 
 LINK = "https://acks.example.com/a/_Tk9-x_QzW2vLmN8pRsT4u"
 FROM = "alerts@example.com"
@@ -121,22 +116,7 @@ def smtp() -> Iterator[SmtpServer]:
 @pytest.fixture(scope="module")
 def cert_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sink.localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .sign(key, hashes.SHA256()))
-    folder = tmp_path_factory.mktemp("tls")
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
+    return self_signed_cert(tmp_path_factory.mktemp("tls"))
 
 
 def _server_context(cert_files: tuple[Path, Path]) -> ssl.SSLContext:

@@ -7,27 +7,20 @@ shared" and "exactly once" are checked where they happen: on the server.
 
 from __future__ import annotations
 
-import datetime
 import email
 import email.policy
 import errno
-import ipaddress
 import logging
 import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from channels import (
     Deliverer,
@@ -41,6 +34,7 @@ from channels import (
 from channels.baseline import send_raw_apprise
 from console.mailsink import quiet_aiosmtpd
 from tests.helpers import free_port
+from tests.helpers.tls import self_signed_cert
 
 FROM = "alerts@example.com"
 LINK = "https://acks.example.com/a/_Tk9-x_QzW2vLmN8pRsT4u"
@@ -188,22 +182,8 @@ def server() -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def server_tls_context(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
     """A server context with a self-signed certificate for 127.0.0.1."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sink.localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .sign(key, hashes.SHA256()))
-    folder: Path = tmp_path_factory.mktemp("tls")
-    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    context.load_cert_chain(*self_signed_cert(tmp_path_factory.mktemp("tls")))
     return context
 
 
