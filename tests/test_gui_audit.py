@@ -14,12 +14,10 @@ from sqlalchemy import text
 
 from console import audit
 from console.audit.search import PAGE, AuditRow
-from console.gui.bridge import Bridge
 from console.gui.models.audit import AuditModel
-from console.gui.tasks import TaskRunner
 from console.gui.views.audit import AuditView
 from console.storage import Database, open_database
-from tests.helpers.gui import ACTOR
+from tests.helpers.gui import shown_view
 
 pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("isolated_qsettings")]
 
@@ -38,15 +36,8 @@ def db(sqlite_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def view(qtbot, db: Database) -> Iterator[AuditView]:  # type: ignore[no-untyped-def]
-    tasks = TaskRunner()
-    widget = AuditView(db, ACTOR, tasks, Bridge())
-    qtbot.addWidget(widget)
-    widget.resize(1300, 800)
-    widget.show()
-    with qtbot.waitSignal(widget.loaded, timeout=10_000):
-        pass
-    yield widget
-    tasks.wait_idle(20_000)
+    with shown_view(qtbot, AuditView, db, (1300, 800)) as widget:
+        yield widget
 
 
 def shown(view: AuditView) -> list[int]:

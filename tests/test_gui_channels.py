@@ -11,14 +11,12 @@ from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
 from console.channelstore import ChannelRow, list_channels
-from console.gui.bridge import Bridge
 from console.gui.models.channels import ChannelsModel
-from console.gui.tasks import TaskRunner
 from console.gui.views.channels import ChannelsView
 from console.mailsink import MailSink
 from console.models import AuditEntry, Channel
 from console.storage import Database
-from tests.helpers.gui import ACTOR
+from tests.helpers.gui import shown_view
 
 pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("isolated_qsettings")]
 
@@ -30,15 +28,8 @@ def db(sqlite_db: Database) -> Database:
 
 @pytest.fixture
 def view(qtbot, db: Database) -> Iterator[ChannelsView]:  # type: ignore[no-untyped-def]
-    tasks = TaskRunner()
-    widget = ChannelsView(db, ACTOR, tasks, Bridge())
-    qtbot.addWidget(widget)
-    widget.resize(1200, 700)
-    widget.show()
-    with qtbot.waitSignal(widget.loaded, timeout=10_000):
-        pass
-    yield widget
-    tasks.wait_idle(20_000)
+    with shown_view(qtbot, ChannelsView, db, (1200, 700)) as widget:
+        yield widget
 
 
 def stored(db: Database) -> list[ChannelRow]:

@@ -8,13 +8,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from console.gui.bridge import Bridge
 from console.gui.models.templates import TemplatesModel
-from console.gui.tasks import TaskRunner
 from console.gui.views.templates import TemplatesView
 from console.storage import Database
 from console.templates import TemplateRow, list_templates
-from tests.helpers.gui import ACTOR
+from tests.helpers.gui import ACTOR, shown_view
 
 pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("isolated_qsettings")]
 
@@ -26,15 +24,8 @@ def db(sqlite_db: Database) -> Database:
 
 @pytest.fixture
 def view(qtbot, db: Database) -> Iterator[TemplatesView]:  # type: ignore[no-untyped-def]
-    tasks = TaskRunner()
-    widget = TemplatesView(db, ACTOR, tasks, Bridge())
-    qtbot.addWidget(widget)
-    widget.resize(1200, 800)
-    widget.show()
-    with qtbot.waitSignal(widget.loaded, timeout=10_000):
-        pass
-    yield widget
-    tasks.wait_idle(20_000)
+    with shown_view(qtbot, TemplatesView, db, (1200, 800)) as widget:
+        yield widget
 
 
 def stored(db: Database) -> list[TemplateRow]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import insert, select
 
@@ -13,6 +16,7 @@ from console.models import ALL_GROUP, Contact, Group, Membership, utcnow
 from console.storage import Database
 
 ACTOR = "tester"
+V = TypeVar("V")
 PUBLIC_URL = "http://ack.test:8080"
 
 
@@ -67,3 +71,23 @@ def seed_contacts(db: Database, count: int, groups: tuple[str, ...] = ("Leeds", 
         links += [{"contact_id": cid, "group_id": existing[groups[i % len(groups)]]} for i, cid in enumerate(ids)]
         for start in range(0, len(links), 10000):
             conn.execute(insert(Membership), links[start:start + 10000])
+
+
+@contextmanager
+def shown_view(qtbot: Any, make: Callable[..., V], db: Database, size: tuple[int, int]) -> Iterator[V]:
+    """A view (`make(db, ACTOR, tasks, bridge)`) shown at `size` once its first load arrived.
+
+    Its background tasks are waited for at the end.
+    """
+    from console.gui.bridge import Bridge
+    from console.gui.tasks import TaskRunner
+
+    tasks = TaskRunner()
+    widget: Any = make(db, ACTOR, tasks, Bridge())
+    qtbot.addWidget(widget)
+    widget.resize(*size)
+    widget.show()
+    with qtbot.waitSignal(widget.loaded, timeout=10_000):
+        pass
+    yield widget
+    tasks.wait_idle(20_000)
