@@ -53,7 +53,6 @@ import contextlib
 import importlib
 import inspect
 import logging
-import select
 import smtplib
 import threading
 import time
@@ -61,6 +60,8 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
+
+from channels.smtpconn import MailProbe, close_quietly, quit_politely, spoke_or_closed
 
 log = logging.getLogger("channels.smtppool")
 
@@ -71,7 +72,6 @@ CONTROLLER_NAME = "AppriseSMTPController"
 IDLE_TIMEOUT = 10.0
 MAX_MESSAGES = 100
 MAX_IDLE = 8
-_QUIT_TIMEOUT = 2.0  # a polite QUIT must not hold a worker for a full read timeout
 _CONTROLLER_ARGS = ("host", "port", "secure_mode", "user", "password", "verify_certificate",
                     "socket_connect_timeout")
 
@@ -142,16 +142,16 @@ class SMTPPool:
             expired = [k for k, e in self._idle.items() if now - e.since > self.idle_timeout]
             stale = [self._idle.pop(k) for k in expired]
         for old in stale:
-            _quit(old.smtp)
+            quit_politely(old.smtp)
         if entry is None:
             return None
         if now - entry.since > self.idle_timeout:
             log.debug("SMTP connection to %s idle for %.1f s: replaced", key.where(), now - entry.since)
-            _quit(entry.smtp)
+            quit_politely(entry.smtp)
             return None
-        if _spoke_or_closed(entry.smtp):
+        if spoke_or_closed(entry.smtp):
             log.debug("SMTP connection to %s was closed by the server while idle", key.where())
-            _close(entry.smtp)
+            close_quietly(entry.smtp)
             return None
         return entry.smtp, entry.messages
 
@@ -160,7 +160,7 @@ class SMTPPool:
         if smtp.sock is None:
             return
         if messages >= self.max_messages:
-            _quit(smtp)
+            quit_politely(smtp)
             return
         if self.reset_on_return:
             try:
@@ -168,7 +168,7 @@ class SMTPPool:
             except (OSError, smtplib.SMTPException):
                 code = 0
             if code != 250:
-                _close(smtp)
+                close_quietly(smtp)
                 return
         with self._lock:
             displaced = self._idle.pop(key, None)
@@ -176,17 +176,17 @@ class SMTPPool:
                 displaced = self._idle.pop(min(self._idle, key=lambda k: self._idle[k].since))
             self._idle[key] = _Idle(smtp, self._clock(), messages)
         if displaced is not None:
-            _quit(displaced.smtp)
+            quit_politely(displaced.smtp)
 
     def close(self) -> None:
         """QUIT and close every idle connection; the pool stays usable."""
         for entry in self._drain():
-            _quit(entry.smtp)
+            quit_politely(entry.smtp)
 
     def discard(self) -> None:
         """Close every idle connection without a word to the server (no I/O; for finalizers)."""
         for entry in self._drain():
-            _close(entry.smtp)
+            close_quietly(entry.smtp)
 
     def _drain(self) -> list[_Idle]:
         with self._lock:
@@ -203,85 +203,6 @@ def reuse(pool: SMTPPool | None) -> Iterator[None]:
         yield
     finally:
         _active.reset(token)
-
-
-def _spoke_or_closed(smtp: smtplib.SMTP) -> bool:
-    """True when an idle connection has something to read: EOF, a 421, or TLS leftovers."""
-    sock = smtp.sock
-    if sock is None or sock.fileno() < 0:
-        return True
-    pending = getattr(sock, "pending", None)
-    if pending is not None and pending():
-        return True
-    try:
-        poller = select.poll()
-    except AttributeError:  # no poll() on this platform
-        readable, _, _ = select.select([sock], [], [], 0)
-        return bool(readable)
-    poller.register(sock, select.POLLIN | select.POLLPRI)
-    return bool(poller.poll(0))
-
-
-def _close(smtp: smtplib.SMTP) -> None:
-    with contextlib.suppress(OSError):
-        smtp.close()
-
-
-def _quit(smtp: smtplib.SMTP) -> None:
-    """QUIT (briefly, errors ignored) and always close the socket."""
-    timeout = smtp.timeout if isinstance(smtp.timeout, (int, float)) else _QUIT_TIMEOUT
-    try:
-        if smtp.sock is not None:
-            smtp.sock.settimeout(min(_QUIT_TIMEOUT, timeout))
-            smtp.quit()
-    except (OSError, smtplib.SMTPException):
-        pass
-    finally:
-        _close(smtp)
-
-
-class _MailProbe:
-    """Watches the MAIL FROM of one ``sendmail``: did the connection die before it was answered?
-
-    Shadows ``mail`` on the one smtplib instance for the duration of the call (smtplib's
-    ``sendmail`` calls ``self.mail`` first, before RCPT and DATA).
-    """
-
-    def __init__(self, smtp: smtplib.SMTP) -> None:
-        self._smtp = smtp
-        self.called = False
-        self.code: int | None = None
-        self.error: BaseException | None = None
-
-    def __enter__(self) -> _MailProbe:
-        real: Callable[..., tuple[int, bytes]] = self._smtp.mail
-
-        def mail(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
-            self.called = True
-            try:
-                reply = real(*args, **kwargs)
-            except BaseException as exc:
-                self.error = exc
-                raise
-            self.code = reply[0]
-            return reply
-
-        self._smtp.mail = mail  # type: ignore[method-assign]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        vars(self._smtp).pop("mail", None)
-
-    @property
-    def dead_before_mail_answered(self) -> bool:
-        """The server hung up (or said 421) instead of answering MAIL FROM; not a timeout."""
-        if not self.called or self._smtp.sock is not None:
-            return False
-        if self.code == 421:
-            return True
-        error = self.error
-        return isinstance(error, smtplib.SMTPServerDisconnected) and not isinstance(
-            error.__context__, TimeoutError)
 
 
 def _pooled_controller(base: Any) -> type:
@@ -318,12 +239,12 @@ def _pooled_controller(base: Any) -> type:
             if self._pool is None:
                 return bool(super().sendmail(from_addr, to_addrs, message))
             if self._pool_reused and self._pool_sent == 0 and self._socket is not None:
-                with _MailProbe(self._socket) as probe:
+                with MailProbe(self._socket) as probe:
                     ok = bool(super().sendmail(from_addr, to_addrs, message))
                 if not ok and probe.dead_before_mail_answered:
                     log.debug("pooled SMTP connection to %s was gone at MAIL FROM: reconnecting "
                               "once (nothing was sent)", self._pool_key.where())
-                    _close(self._socket)
+                    close_quietly(self._socket)
                     self._socket = None
                     self._pool_reused, self._pool_messages = False, 0
                     base.__enter__(self)  # Apprise's own connect; a failure is a connection error
@@ -346,7 +267,7 @@ def _pooled_controller(base: Any) -> type:
             if exc_type is None and not self._pool_failed:
                 pool.give_back(self._pool_key, smtp, self._pool_messages + self._pool_sent)
             else:
-                _quit(smtp)
+                quit_politely(smtp)
             return None
 
     PooledSMTPController.__qualname__ = PooledSMTPController.__name__ = f"Pooled{base.__name__}"
