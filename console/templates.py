@@ -8,6 +8,7 @@ be sent as it stands.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,11 @@ from console.models import Template
 
 PRESETS: dict[str, tuple[str, ...]] = {"acknowledge": DEFAULT_OPTIONS, "safety_check": SAFETY_CHECK}
 """Answer option sets offered by the editors: plain acknowledgement, and the safety check."""
+
+
+def preset_of(options: Sequence[str]) -> str:
+    """The key of the preset these answers are, or "custom"."""
+    return next((key for key, preset in PRESETS.items() if preset == tuple(options)), "custom")
 
 MAX_TITLE = 300
 MAX_OPTION = 60

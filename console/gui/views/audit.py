@@ -28,7 +28,13 @@ from console.gui import resources
 from console.gui.bridge import Bridge
 from console.gui.models.audit import AuditModel
 from console.gui.tasks import TaskRunner, describe
-from console.gui.widgets import Banner, PageHeader, set_columns, setup_table, toolbar_row
+from console.gui.widgets import (
+    Banner,
+    PageHeader,
+    set_columns,
+    setup_table,
+    toolbar_row,
+)
 from console.storage import Database
 
 _ANY = QDateTime.fromString("2000-01-01T00:00:00", "yyyy-MM-ddTHH:mm:ss")

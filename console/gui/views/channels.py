@@ -17,7 +17,14 @@ from console.gui.models.channels import ChannelsModel
 from console.gui.models.table import FilterProxy
 from console.gui.tasks import TaskRunner, describe
 from console.gui.views.channel_dialogs import ChannelDialog, ChannelTestDialog
-from console.gui.widgets import Banner, FilterEdit, PageHeader, set_columns, setup_table, toolbar_row
+from console.gui.widgets import (
+    Banner,
+    FilterEdit,
+    PageHeader,
+    set_columns,
+    setup_table,
+    toolbar_row,
+)
 from console.storage import Database
 
 

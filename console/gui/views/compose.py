@@ -14,13 +14,9 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QTabWidget,
@@ -31,8 +27,6 @@ from PySide6.QtWidgets import (
 from console.broadcast.errors import BroadcastError
 from console.broadcast.send import (
     DEFAULT_OPTIONS,
-    SAFETY_CHECK,
-    SEVERITIES,
     BroadcastRequest,
     SendResult,
     check_request,
@@ -52,15 +46,15 @@ from console.gui.views.broadcast_audience import (
 from console.gui.views.broadcast_dialogs import ask_to_send
 from console.gui.views.broadcast_live import LiveQuery
 from console.gui.views.broadcast_preview import PreviewPane
+from console.gui.views.compose_message import MessageForm
 from console.gui.widgets import Banner
 from console.storage import Database
-from console.templates import TemplateRow
+from console.templates import PRESETS, TemplateRow
 
 log = logging.getLogger("console.gui.compose")
 
 COUNT_DELAY_MS = 250
 PREVIEW_DELAY_MS = 150
-PRESETS = {"acknowledge": list(DEFAULT_OPTIONS), "safety_check": list(SAFETY_CHECK)}
 
 
 class ComposeView(QWidget):
@@ -101,42 +95,14 @@ class ComposeView(QWidget):
 
     # -- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
-        self.template_box = QComboBox()
-        self.template_box.addItem(self.tr("— No template —"), None)
-        self.template_box.activated.connect(lambda _i: self.apply_template(self.template_box.currentData()))
-        self.title_edit = QLineEdit()
-        self.title_edit.setPlaceholderText(self.tr("What is happening, in a few words"))
-        self.title_edit.setMaxLength(300)
-        self.body_edit = QPlainTextEdit()
-        self.body_edit.setPlaceholderText(self.tr("What people must do now (Markdown: **bold**, lists, links)"))
-        self.severity_box = QComboBox()
-        for severity, text in zip(SEVERITIES, (self.tr("Info"), self.tr("Warning"), self.tr("Critical"))):
-            self.severity_box.addItem(text, severity)
-        self.preset_box = QComboBox()
-        self.preset_box.addItem(self.tr("Acknowledge"), "acknowledge")
-        self.preset_box.addItem(self.tr("Safety check (I'm safe / I need help)"), "safety_check")
-        self.preset_box.addItem(self.tr("Custom"), "custom")
-        self.preset_box.activated.connect(lambda _i: self._apply_preset())
-        self.options_edit = QLineEdit("; ".join(DEFAULT_OPTIONS))
-        self.options_edit.setToolTip(self.tr("Answer options, separated by ';'"))
-        self.options_edit.textEdited.connect(self._options_edited)
-        self.exercise_box = QCheckBox(self.tr("Exercise (a drill: labelled [EXERCISE] everywhere)"))
-        self.exercise_banner = QLabel(self.tr("EXERCISE — every channel labels this message as a drill."))
-        self.exercise_banner.setObjectName("exerciseBanner")
-        self.exercise_banner.hide()
-        self.exercise_box.toggled.connect(self.exercise_banner.setVisible)
-        form = QFormLayout()
-        form.addRow(self.tr("Template"), self.template_box)
-        form.addRow(self.tr("Title"), self.title_edit)
-        form.addRow(self.tr("Message"), self.body_edit)
-        form.addRow(self.tr("Severity"), self.severity_box)
-        form.addRow(self.tr("Answers"), self.preset_box)
-        form.addRow("", self.options_edit)
-        form.addRow("", self.exercise_box)
-        message = QWidget()
-        message_box = QVBoxLayout(message)
-        message_box.addWidget(self.exercise_banner)
-        message_box.addLayout(form)
+        self.message = MessageForm()
+        self.message.template_chosen.connect(self.apply_template)
+        self.message.edited.connect(self._preview_timer_start)
+        # The form's fields, as the tests, the benchmark and the screenshots reach them.
+        form = self.message
+        self.template_box, self.title_edit, self.body_edit = form.template_box, form.title_edit, form.body_edit
+        self.severity_box, self.preset_box, self.options_edit = form.severity_box, form.preset_box, form.options_edit
+        self.exercise_box, self.exercise_banner = form.exercise_box, form.exercise_banner
 
         self.groups = ChoiceModel((self.tr("Group"), self.tr("Members")), self)
         self.contacts = ChoiceModel((self.tr("Name"), self.tr("Email")), self)
@@ -176,9 +142,6 @@ class ComposeView(QWidget):
         self.channels.checked_changed.connect(self._preview_timer_start)
 
         self.preview = PreviewPane()
-        for signal in (self.title_edit.textChanged, self.body_edit.textChanged, self.options_edit.textChanged,
-                       self.severity_box.currentIndexChanged, self.exercise_box.toggled):
-            signal.connect(self._preview_timer_start)
 
         self.banner = Banner()
         self.send_button = QPushButton(self.tr("Send…"))
@@ -193,7 +156,7 @@ class ComposeView(QWidget):
         bottom.addWidget(self.send_button)
 
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(message)
+        split.addWidget(self.message)
         split.addWidget(audience)
         split.addWidget(self.preview)
         split.setSizes([420, 360, 380])
@@ -225,13 +188,7 @@ class ComposeView(QWidget):
         self.contacts.set_choices(choices.contacts)
         self.channels.set_choices(choices.channels, default_checked=True)
         self._templates = choices.templates
-        current = self.template_box.currentData()
-        self.template_box.clear()
-        self.template_box.addItem(self.tr("— No template —"), None)
-        for template in choices.templates:
-            self.template_box.addItem(template.name, template.id)
-        found = self.template_box.findData(current)
-        self.template_box.setCurrentIndex(max(found, 0))
+        self.message.set_templates(choices.templates)
         self.public_url, self.org_name = choices.public_url, choices.org_name
         self.update_preview()
         self.choices_loaded.emit()
@@ -239,33 +196,12 @@ class ComposeView(QWidget):
     def apply_template(self, template_id: int | None) -> None:
         """Fill title, body, severity and answers from a template (the text stays editable)."""
         template = next((t for t in self._templates if t.id == template_id), None)
-        if template is None:
-            return
-        self.title_edit.setText(template.title)
-        self.body_edit.setPlainText(template.body)
-        self.severity_box.setCurrentIndex(max(self.severity_box.findData(template.severity), 0))
-        self.set_options(list(template.options))
-
-    # -- options ---------------------------------------------------------------------------
-    def options(self) -> list[str]:
-        return [o.strip() for o in self.options_edit.text().split(";") if o.strip()]
-
-    def set_options(self, options: list[str]) -> None:
-        self.options_edit.setText("; ".join(options))
-        self._options_edited()
+        if template is not None:
+            self.message.fill(template)
 
     def use_safety_check(self) -> None:
-        self.set_options(PRESETS["safety_check"])
-
-    def _apply_preset(self) -> None:
-        preset = self.preset_box.currentData()
-        if preset in PRESETS:
-            self.options_edit.setText("; ".join(PRESETS[preset]))
-
-    def _options_edited(self) -> None:
-        current = self.options()
-        preset = next((k for k, v in PRESETS.items() if v == current), "custom")
-        self.preset_box.setCurrentIndex(self.preset_box.findData(preset))
+        """Answers "I'm safe" / "I need help"."""
+        self.message.set_options(PRESETS["safety_check"])
 
     # -- audience --------------------------------------------------------------------------
     def select(self, *, groups: list[str] | None = None, contacts: list[int] | None = None,
@@ -326,19 +262,19 @@ class ComposeView(QWidget):
     # -- preview ---------------------------------------------------------------------------
     def update_preview(self) -> None:
         kinds = {c.kind for c in self.channels.checked_choices()}
+        form = self.message
         self.preview.show_message(
-            title=self.title_edit.text(), body=self.body_edit.toPlainText(),
-            severity=self.severity_box.currentData() or "info", exercise=self.exercise_box.isChecked(),
-            options=self.options(), public_url=self.public_url, org_name=self.org_name, kinds=kinds)
+            title=form.title(), body=form.body(), severity=form.severity(), exercise=form.exercise(),
+            options=form.options(), public_url=self.public_url, org_name=self.org_name, kinds=kinds)
 
     # -- sending ---------------------------------------------------------------------------
     def request(self) -> BroadcastRequest:
         """The request the form describes (not yet checked)."""
+        form = self.message
         return BroadcastRequest(
-            title=self.title_edit.text(), body=self.body_edit.toPlainText(), groups=self.groups.checked(),
+            title=form.title(), body=form.body(), groups=self.groups.checked(),
             contact_ids=self.contacts.checked(), channels=self.channels.checked(),
-            severity=self.severity_box.currentData() or "info", options=self.options() or list(DEFAULT_OPTIONS),
-            exercise=self.exercise_box.isChecked())
+            severity=form.severity(), options=form.options() or list(DEFAULT_OPTIONS), exercise=form.exercise())
 
     def send(self) -> None:
         """Check the form, count the audience afresh, ask, then write the broadcast in a worker."""

@@ -36,7 +36,15 @@ from console.gui.models.table import FilterProxy
 from console.gui.tasks import TaskRunner, describe
 from console.gui.views.directory_dialogs import ContactDialog
 from console.gui.views.groups_panel import GroupsPanel
-from console.gui.widgets import Banner, FilterEdit, PageHeader, ProblemsDialog, set_columns, setup_table, toolbar_row
+from console.gui.widgets import (
+    Banner,
+    FilterEdit,
+    PageHeader,
+    ProblemsDialog,
+    set_columns,
+    setup_table,
+    toolbar_row,
+)
 from console.models import ALL_GROUP
 from console.storage import Database
 

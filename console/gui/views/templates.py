@@ -28,9 +28,23 @@ from console.gui.bridge import Bridge
 from console.gui.models.table import FilterProxy
 from console.gui.models.templates import TemplatesModel
 from console.gui.tasks import TaskRunner, describe
-from console.gui.widgets import Banner, FilterEdit, PageHeader, set_columns, setup_table, toolbar_row
+from console.gui.widgets import (
+    Banner,
+    FilterEdit,
+    PageHeader,
+    set_columns,
+    setup_table,
+    toolbar_row,
+)
 from console.storage import Database
-from console.templates import PRESETS, TemplateRow, delete_template, list_templates, save_template
+from console.templates import (
+    PRESETS,
+    TemplateRow,
+    delete_template,
+    list_templates,
+    preset_of,
+    save_template,
+)
 
 
 class TemplatesView(QWidget):
@@ -229,9 +243,8 @@ class TemplatesView(QWidget):
             self._set_options(PRESETS[key])
 
     def _options_typed(self) -> None:
-        current = tuple(line.strip() for line in self.options.toPlainText().splitlines() if line.strip())
-        key = next((k for k, v in PRESETS.items() if v == current), "custom")
-        self.preset.setCurrentIndex(self.preset.findData(key))
+        current = [line.strip() for line in self.options.toPlainText().splitlines() if line.strip()]
+        self.preset.setCurrentIndex(self.preset.findData(preset_of(current)))
 
     def current_options(self) -> list[str]:
         return self.options.toPlainText().splitlines()
