@@ -9,7 +9,8 @@ is read (SQLite's `BEGIN IMMEDIATE` already holds the write lock), the chain
 primitives are those of `console.audit.chain`, and the head record is kept the
 same way, so `audit verify` sees one chain whoever appended.
 
-A raw-connection `append_many` belongs in console.audit.log; it lives here until then.
+The chain rows come from `console.audit.chain.chain_rows`, as for `console.audit.log`;
+only the statements are written out here, for the raw connection.
 """
 
 from __future__ import annotations
@@ -18,11 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from console.acks.rawdb import RawDialect
-from console.audit.chain import GENESIS, canonical, details_text, entry_hash, now_text
-from console.audit.log import LOCK_KEY, HEAD_SETTING
-
-Entry = tuple[str, str, str, dict[str, Any]]
-"""(actor, action, subject, details), as for `console.audit.append`."""
+from console.audit.chain import GENESIS, Entry, chain_rows, now_text
+from console.audit.log import HEAD_SETTING, LOCK_KEY
 
 _LOCK = "SELECT pg_advisory_xact_lock(:k)"
 _TAIL = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
@@ -46,14 +44,8 @@ def append_many(cursor: Any, raw: RawDialect, entries: Sequence[Entry]) -> list[
     tail = cursor.fetchone()
     seq, prev = (int(tail[0]), str(tail[1])) if tail else (0, GENESIS)
     first = seq + 1
-    time = now_text()
-    rows = []
-    for actor, action, subject, details in entries:
-        seq += 1
-        digest = entry_hash(prev, canonical(seq, time, actor, action, subject, details))
-        rows.append({"seq": seq, "time": time, "actor": actor, "action": action, "subject": subject,
-                     "details": details_text(details), "prev_hash": prev, "hash": digest})
-        prev = digest
+    rows = chain_rows(seq, prev, entries, time=now_text())
+    seq, prev = rows[-1]["seq"], rows[-1]["hash"]
     cursor.executemany(raw.sql(_INSERT), rows)
     head = {"k": HEAD_SETTING, "v": f"{seq}:{prev}"}
     cursor.execute(raw.sql(_HEAD_INSERT if first == 1 else _HEAD_UPDATE), head)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 GENESIS = "0" * 64
@@ -32,3 +33,23 @@ def details_text(details: dict[str, Any]) -> str:
 
 def now_text() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+Entry = tuple[str, str, str, dict[str, Any]]
+"""(actor, action, subject, details) of one entry to append."""
+
+
+def chain_rows(seq: int, prev_hash: str, entries: Sequence[Entry], time: str | None = None) -> list[dict[str, Any]]:
+    """The audit_log rows that continue a chain ending at (`seq`, `prev_hash`), in order.
+
+    Each row carries its own time, or `time` for all (entries committed together).
+    """
+    rows = []
+    for actor, action, subject, details in entries:
+        seq += 1
+        stamp = time or now_text()
+        digest = entry_hash(prev_hash, canonical(seq, stamp, actor, action, subject, details))
+        rows.append({"seq": seq, "time": stamp, "actor": actor, "action": action, "subject": subject,
+                     "details": details_text(details), "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+    return rows

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from console.audit.chain import GENESIS, canonical, details_text, entry_hash, now_text
+from console.audit.chain import GENESIS, Entry, chain_rows
 from console.models import AuditEntry, Setting
 
 log = logging.getLogger("console.audit")
@@ -42,7 +42,7 @@ def append(
     return append_many(target, [(actor, action, subject, details or {})])
 
 
-def append_many(target: Session | Connection, entries: list[tuple[str, str, str, dict[str, Any]]]) -> int:
+def append_many(target: Session | Connection, entries: list[Entry]) -> int:
     """Append (actor, action, subject, details) entries in order, in one statement; returns the last seq.
 
     The chain is computed here in Python and written with one executemany, so a
@@ -52,14 +52,8 @@ def append_many(target: Session | Connection, entries: list[tuple[str, str, str,
     seq, prev = _tail(conn)
     if not entries:
         return seq
-    rows = []
-    for actor, action, subject, details in entries:
-        seq += 1
-        time = now_text()
-        digest = entry_hash(prev, canonical(seq, time, actor, action, subject, details))
-        rows.append({"seq": seq, "time": time, "actor": actor, "action": action, "subject": subject,
-                     "details": details_text(details), "prev_hash": prev, "hash": digest})
-        prev = digest
+    rows = chain_rows(seq, prev, entries)
+    seq, prev = rows[-1]["seq"], rows[-1]["hash"]
     conn.execute(insert(AuditEntry), rows)
     head = f"{seq}:{prev}"
     if rows[0]["seq"] == 1:
