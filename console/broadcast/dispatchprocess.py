@@ -7,7 +7,7 @@ Dispatcher runs in a spawned child, exactly as `crisis-console dispatch` runs it
 and the parent only hears which broadcasts changed.
 
 Protocol over one pipe. Parent → child: "wake", "stop". Child → parent:
-("started", pid) or ("failed", text) once, then ("recorded", [broadcast ids]) and
+("started",) or ("failed", text) once, then ("recorded", [broadcast ids]) and
 ("finished", [broadcast ids]) as batches commit, and ("stopped",) at the end.
 The child stops by itself (finishing what it holds) when the parent goes away.
 """
@@ -15,7 +15,6 @@ The child stops by itself (finishing what it holds) when the parent goes away.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -55,7 +54,7 @@ def _child_main(conn: Connection, url: str, key: bytes, key_source: str, stop_ti
     except Exception as exc:  # noqa: BLE001 - said to the parent in words
         send(("failed", f"{exc.__class__.__name__}: {exc}"))
         return
-    send(("started", multiprocessing.current_process().pid))
+    send(("started",))
     try:
         while True:
             try:
@@ -96,7 +95,6 @@ class DispatcherProcess:
         self._stopping = False
         self._stopped = threading.Event()
         self._send_lock = threading.Lock()
-        self.pid: int | None = None
 
     def start(self, timeout: float = 60.0, stop_timeout: float = 30.0) -> DispatcherProcess:
         """Spawn the child and wait until its dispatcher runs (recovery of abandoned sends done).
@@ -116,11 +114,16 @@ class DispatcherProcess:
             raise DispatcherProcessError(f"the dispatcher process {exc}") from None
         if first[0] != "started":
             self._proc.join(10)
+            self._conn.close()
+            self._proc = self._conn = None
             raise DispatcherProcessError(f"the dispatcher did not start: {first[1]}")
-        self.pid = first[1]
         self._reader = threading.Thread(target=self._read, name="dispatcher-process-reader", daemon=True)
         self._reader.start()
         return self
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._proc is None else int(self._proc.pid)
 
     @property
     def alive(self) -> bool:
