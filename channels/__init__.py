@@ -5,7 +5,8 @@ it what to send and stores what comes back. Channel URLs are secrets; everything
 package shows or logs is Apprise's privacy form of them.
 """
 
-from channels.deliver import Deliverer, DeliveryResult, DeliveryStatus, Outgoing
+from typing import TYPE_CHECKING, Any
+
 from channels.errors import ChannelAddressError, ChannelError, ChannelURLError
 from channels.render import (
     SEVERITIES, Rendered, ServiceLimits, as_html, call_to_action, notify_type_for, render, service_limits,
@@ -13,6 +14,23 @@ from channels.render import (
 from channels.urls import (
     KINDS, PERSONAL_KINDS, fill_address, mask_url, target_count, validate_channel_url,
 )
+
+if TYPE_CHECKING:
+    from channels.deliver import Deliverer, DeliveryResult, DeliveryStatus, Outgoing
+
+_DELIVERY = frozenset({"Deliverer", "DeliveryResult", "DeliveryStatus", "Outgoing"})
+
+
+def __getattr__(name: str) -> Any:
+    """Delivery names are imported when first used: only a sender needs Apprise's plugins and
+    HTTP stack, and the desktop's first window shows sooner without them."""
+    if name in _DELIVERY:
+        from channels import deliver
+
+        value = globals()[name] = getattr(deliver, name)
+        return value
+    raise AttributeError(f"module 'channels' has no attribute {name!r}")
+
 
 __all__ = [
     "KINDS",

@@ -17,12 +17,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from apprise import NotifyBase, NotifyFormat, NotifyType
-from markdown_it import MarkdownIt
+from functools import cache
+from typing import TYPE_CHECKING
 
 from channels.errors import ChannelError
 from channels.urls import ADDRESS, SAMPLE_ADDRESSES, fill_address, instantiate
+
+if TYPE_CHECKING:
+    from apprise import NotifyBase
+    from markdown_it import MarkdownIt
+
+# Apprise's NotifyFormat and NotifyType values (str enums; tests hold them equal), written
+# out so that rendering and previews do not import Apprise: the desktop starts faster.
+TEXT, MARKDOWN, HTML = "text", "markdown", "html"
 
 EXERCISE = "[EXERCISE]"
 REMINDER = "Reminder:"
@@ -35,10 +42,10 @@ ELLIPSIS = "…"
 # warning and failure, and failure is the one services render most urgently (red
 # colour, error icon, highest priority where a plugin maps type to priority). SUCCESS
 # stays free for an all-clear.
-SEVERITIES: dict[str, NotifyType] = {
-    "info": NotifyType.INFO,
-    "warning": NotifyType.WARNING,
-    "critical": NotifyType.FAILURE,
+SEVERITIES: dict[str, str] = {
+    "info": "info",
+    "warning": "warning",
+    "critical": "failure",
 }
 
 _MD_LINK = re.compile(r"\[([^\]]+)\]\((\S+?)\)")
@@ -51,7 +58,7 @@ _MD_BLOCK_START = re.compile(r"^\s*(#|>|[-*+]\s|\d+[.)]\s|```|~~~|\||<)")
 
 @dataclass(frozen=True)
 class Rendered:
-    """What Apprise is given: title, body and the body's format (an Apprise NotifyFormat value)."""
+    """What Apprise is given: title, body and the body's format (an Apprise NotifyFormat value: TEXT, MARKDOWN, HTML)."""
 
     title: str
     body: str
@@ -92,7 +99,7 @@ def service_limits(url: str, kind: str | None = None) -> ServiceLimits:
 def notify_type_for(severity: str) -> str:
     """Apprise NotifyType value for a broadcast severity (info, warning, critical)."""
     try:
-        return SEVERITIES[severity].value
+        return SEVERITIES[severity]
     except KeyError:
         raise ChannelError(
             f"unknown severity {severity!r} (expected one of: {', '.join(SEVERITIES)})") from None
@@ -203,10 +210,14 @@ def _render_markdown(*, title: str, body: str, exercise: bool, link: str | None,
                 raise ChannelError(f"the service allows {limits.body_maxlen} characters; "
                                    "the label and link alone need more")
             full = assemble(_cut(text, room - fixed))
-    return Rendered(full_title, full, NotifyFormat.MARKDOWN.value)
+    return Rendered(full_title, full, MARKDOWN)
 
 
-_MARKDOWN = MarkdownIt("commonmark", {"html": False})  # raw HTML in a body is escaped, never passed on
+@cache
+def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False})  # raw HTML in a body is escaped, never passed on
 
 
 def as_html(rendered: Rendered) -> Rendered:
@@ -217,9 +228,9 @@ def as_html(rendered: Rendered) -> Rendered:
     converter per message (about a quarter of the CPU of one email here).
     Apprise still writes the text/plain part from this HTML, links as bare URLs.
     """
-    if rendered.body_format != NotifyFormat.MARKDOWN.value:
+    if rendered.body_format != MARKDOWN:
         return rendered
-    return Rendered(rendered.title, _MARKDOWN.render(rendered.body), NotifyFormat.HTML.value)
+    return Rendered(rendered.title, _markdown().render(rendered.body), HTML)
 
 
 def _plain(markdown: str) -> str:
@@ -266,5 +277,5 @@ def _render_sms(*, title: str, body: str, exercise: bool, link: str | None, opti
         if exercise and not first.startswith(EXERCISE):
             first = prefix.strip()
         sms_body = "\n".join(part for part in (first, link_line) if part)
-        return Rendered(sms_title, sms_body, NotifyFormat.TEXT.value)
+        return Rendered(sms_title, sms_body, TEXT)
     raise ChannelError(f"the answer link is too long for a {limit}-character SMS")

@@ -12,13 +12,17 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
-import apprise
-from apprise import NotifyBase
-from apprise.plugins.email import NotifyEmail
-
 from channels.errors import ChannelAddressError, ChannelURLError
+
+if TYPE_CHECKING:
+    import apprise
+    from apprise import NotifyBase
+
+# Apprise is imported where a URL is first checked or masked, not with this module: the
+# desktop's first window needs the helpers here but no plugin.
 
 log = logging.getLogger("channels.urls")
 
@@ -115,6 +119,8 @@ def instantiate(url: str, asset: apprise.AppriseAsset | None = None) -> NotifyBa
 
     The reason Apprise gives is scrubbed of the URL's secrets before it is shown.
     """
+    import apprise
+
     scheme = scheme_of(url)
     if scheme not in apprise.NotificationManager():
         raise ChannelURLError(f"unknown Apprise scheme '{scheme}://' (no plugin handles it)")
@@ -159,6 +165,8 @@ def _reads_as_recipient(plugin: NotifyBase, sample: str, shown_in_privacy_form: 
         if isinstance(value, (list, tuple, set, frozenset)):
             return any(holds(v) for v in value)
         return False
+
+    from apprise.plugins.email import NotifyEmail
 
     if isinstance(plugin, NotifyEmail):
         return holds(plugin.targets)

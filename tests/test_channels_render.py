@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from apprise import NotifyFormat
+from apprise import NotifyFormat, NotifyType
 from apprise.conversion import convert_between
 
 from channels import (
     KINDS, ChannelError, Rendered, ServiceLimits, notify_type_for, render, service_limits,
 )
-from channels.render import SMS_MAXLEN
+from channels.render import HTML, MARKDOWN, SEVERITIES, SMS_MAXLEN, TEXT
 
 # URL-safe base64 can start and end with "_": a bare URL would turn into <em>…</em>.
 LINK = "https://acks.example.com/a/_Tk9-x_QzW2vLmN8pRsT4u_"
@@ -147,3 +147,11 @@ def test_unknown_severity_or_kind_is_an_error() -> None:
 def test_no_link_no_call_to_action() -> None:
     rendered = make("email", link=None)
     assert "Answer" not in rendered.body and rendered.body == "Leave the building now."
+
+
+def test_written_out_format_and_type_values_are_apprises() -> None:
+    """channels.render names Apprise's values without importing Apprise; they must stay Apprise's."""
+    assert (TEXT, MARKDOWN, HTML) == (NotifyFormat.TEXT.value, NotifyFormat.MARKDOWN.value, NotifyFormat.HTML.value)
+    assert {severity: NotifyType(value) for severity, value in SEVERITIES.items()} == {
+        "info": NotifyType.INFO, "warning": NotifyType.WARNING, "critical": NotifyType.FAILURE}
+    assert notify_type_for("critical") == NotifyType.FAILURE.value

@@ -59,3 +59,16 @@ def test_a_child_that_cannot_open_the_database_says_why(tmp_path: Path, sqlite_u
     with pytest.raises(DispatcherProcessError, match="the dispatcher did not start: OperationalError: "):
         DispatcherProcess(db).start()
     db.dispose()
+
+
+def test_the_child_runs_at_the_niceness_asked_for(sqlite_url: str) -> None:
+    db = open_database(sqlite_url)
+    proc = DispatcherProcess(db, nice=5).start()
+    try:
+        assert proc.pid is not None
+        assert os.getpriority(os.PRIO_PROCESS, proc.pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 5)
+    finally:
+        proc.stop()
+        db.dispose()
+    with pytest.raises(ValueError, match="nice must be 0-19"):
+        DispatcherProcess(db, nice=20)

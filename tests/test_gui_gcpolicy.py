@@ -28,3 +28,20 @@ def test_freezes_raises_thresholds_and_collects_only_when_idle(qtbot, restored_g
     cycle.append(cycle)
     del cycle
     assert policy.collect_if_idle() is True
+
+
+def test_live_activity_keeps_it_from_collecting_for_a_while(qtbot, restored_gc: None) -> None:  # type: ignore[no-untyped-def]
+    policy = CollectWhenIdle(lambda: False, interval_ms=60_000, quiet_s=0.3)
+    assert policy.idle
+    policy.activity([7])  # as a bridge signal calls it
+    assert not policy.idle and policy.collect_if_idle() is False
+    qtbot.waitUntil(lambda: policy.idle, timeout=5000)
+    assert policy.collect_if_idle() is True
+
+
+def test_freezing_again_takes_in_what_was_made_since(restored_gc: None) -> None:
+    policy = CollectWhenIdle(lambda: False, interval_ms=60_000)
+    before = gc.get_freeze_count()
+    made_later = [[i] for i in range(1000)]
+    policy.freeze()
+    assert gc.get_freeze_count() >= before + len(made_later)

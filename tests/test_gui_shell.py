@@ -3,6 +3,8 @@ remembered geometry and theme, and the settings view."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,7 @@ from console.gui import resources
 from console.gui.app import build
 from console.gui.mainwindow import MainWindow
 from console.gui.prefs import APPLICATION, ORGANIZATION, Preferences, user_store
-from console.gui.services import OFF, RUNNING, Services
+from console.gui.services import FAILED, OFF, RUNNING, STARTING, Services
 from console.gui.views.directory import DirectoryView
 from console.gui.views.settings import SettingsView
 from console.storage import Database, open_database
@@ -83,6 +85,30 @@ def test_build_starts_and_stops_the_embedded_services(qtbot, db: Database) -> No
     assert not {n for n in leftover if n.startswith(("dispatch-", "ack-"))}
 
 
+def test_a_dispatcher_process_that_dies_is_started_again(qtbot, db: Database) -> None:  # type: ignore[no-untyped-def]
+    with db.write() as session:
+        settings.set_value(session, "ack.embedded", "false", ACTOR)
+    window, services = build(db, ACTOR)
+    qtbot.addWidget(window)
+    try:
+        qtbot.waitUntil(lambda: services.state.dispatcher == RUNNING, timeout=20_000)
+        first = services.dispatcher
+        assert first is not None and first.pid is not None
+        seen: list[str] = []
+        services.state_changed.connect(lambda state: seen.append(state.dispatcher))
+        with qtbot.waitSignal(services.bridge.status_message, timeout=20_000,
+                              check_params_cb=lambda text: "starting it again in 1 s" in text):
+            os.kill(first.pid, signal.SIGKILL)
+        assert services.state.dispatcher == FAILED and window.status.dispatcher.text() == "Sending: stopped"
+        qtbot.waitUntil(lambda: services.state.dispatcher == RUNNING, timeout=30_000)
+        again = services.dispatcher
+        assert again is not None and again.alive and again.pid != first.pid
+        assert seen == [FAILED, STARTING, RUNNING]
+    finally:
+        services.stop()
+    assert services.state.dispatcher == OFF
+
+
 def test_busy_port_falls_back_and_says_so(qtbot, db: Database) -> None:  # type: ignore[no-untyped-def]
     import socket
 
@@ -138,6 +164,41 @@ def test_shortcuts_switch_views(qtbot, app_window: tuple[MainWindow, Services]) 
     qtbot.waitUntil(directory.filter.hasFocus, timeout=5_000)
     with qtbot.waitSignal(directory.loaded, timeout=10_000):
         qtbot.keyClick(window, Qt.Key.Key_F5)
+
+
+def test_first_window_comes_before_other_pages_and_background_work(qtbot, db: Database) -> None:  # type: ignore[no-untyped-def]
+    window, services = build(db, ACTOR, embedded_services=False)
+    qtbot.addWidget(window)
+    try:
+        assert window.made_pages == ["compose"] and window.current_key == "compose"
+        assert services.tasks.holding and services.tasks.busy  # queued: the settings read, the compose lists
+        assert services.public_url is None
+        with qtbot.waitSignal(window.first_shown, timeout=10_000):
+            window.show()
+        assert not services.tasks.holding
+        qtbot.waitUntil(lambda: window.made_pages == PAGES, timeout=10_000)
+        qtbot.waitUntil(lambda: services.public_url is not None, timeout=10_000)
+        assert window.current_key == "compose"  # made in the background, not shown
+    finally:
+        services.stop()
+
+
+def test_a_page_is_made_when_first_asked_for(qtbot, app_window: tuple[MainWindow, Services]) -> None:  # type: ignore[no-untyped-def]
+    window, _ = app_window
+    assert "audit" not in window.made_pages
+    window.show_page("audit")
+    assert window.current_key == "audit" and window.made_pages == ["compose", "audit"]
+    assert window.stack.currentWidget() is window.page("audit") and window.stack.count() == len(PAGES)
+
+
+def test_background_work_starts_even_if_the_window_is_never_shown(qtbot, db: Database) -> None:  # type: ignore[no-untyped-def]
+    window, services = build(db, ACTOR, embedded_services=False)
+    qtbot.addWidget(window)
+    try:
+        qtbot.waitUntil(lambda: services.public_url is not None, timeout=10_000)  # START_GRACE_MS
+        assert not services.tasks.holding and not window.isVisible()
+    finally:
+        services.stop()
 
 
 def test_broadcast_created_shows_it(qtbot, app_window: tuple[MainWindow, Services]) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,5 +54,21 @@ def test_importing_every_non_gui_module_loads_no_qt() -> None:
         "print(','.join(bad))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""
+
+
+def test_the_desktop_imports_no_plugin_or_server_before_its_first_window() -> None:
+    """Apprise's plugins, waitress and the like load when a later page or the services need them
+    (console.gui.pages, console.gui.embedded): the first window does not wait for them."""
+    code = (
+        "import sys\n"
+        "import console.gui.app, console.gui.views.compose\n"
+        "late = ('apprise', 'requests', 'markdown_it', 'waitress', 'phonenumbers', 'console.acks.server',\n"
+        "        'console.broadcast.dispatchprocess', 'console.gui.views.audit', 'console.gui.views.directory')\n"
+        "print(','.join(m for m in late if m in sys.modules))\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""

@@ -15,6 +15,7 @@ The child stops by itself (finishing what it holds) when the parent goes away.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -30,7 +31,9 @@ class DispatcherProcessError(DispatchError):
     """The dispatcher process did not start, or stopped unexpectedly."""
 
 
-def _child_main(conn: Connection, url: str, key: bytes, key_source: str, stop_timeout: float) -> None:
+def _child_main(conn: Connection, url: str, key: bytes, key_source: str, stop_timeout: float, nice: int) -> None:
+    if nice:
+        os.nice(nice)  # before the imports: they are the start-up's biggest CPU cost
     from console.broadcast.dispatcher import DispatchConfig, Dispatcher
     from console.storage.secrets import SecretBox
 
@@ -80,11 +83,17 @@ class DispatcherProcess:
         on_recorded: called with the ids of broadcasts that got results (in a reader thread).
         on_finished: called with the ids of broadcasts whose last delivery was recorded.
         on_lost: called with a text if the child stops without being asked to.
+        nice: how much lower the child's CPU priority is than this process's (POSIX niceness,
+            0-19; its sender processes inherit it). The desktop app passes one so that on a
+            busy machine its window is served before the sending.
     """
 
     def __init__(self, db: Database, *, on_recorded: Callable[[list[int]], None] | None = None,
                  on_finished: Callable[[list[int]], None] | None = None,
-                 on_lost: Callable[[str], None] | None = None) -> None:
+                 on_lost: Callable[[str], None] | None = None, nice: int = 0) -> None:
+        if not 0 <= nice <= 19:
+            raise ValueError(f"nice must be 0-19, not {nice}")
+        self._nice = nice
         self._db = db
         self._on_recorded = on_recorded
         self._on_finished = on_finished
@@ -106,7 +115,7 @@ class DispatcherProcess:
         try:
             # Not a daemon: the dispatcher starts its own sender processes. It ends when the pipe closes.
             self._proc, self._conn, first = spawn_and_wait(
-                _child_main, (self._db.url, key, source, stop_timeout), name="crisis-dispatcher", daemon=False,
+                _child_main, (self._db.url, key, source, stop_timeout, self._nice), name="crisis-dispatcher", daemon=False,
                 timeout=timeout)
         except TimeoutError:
             raise DispatcherProcessError(f"the dispatcher process did not start within {timeout:g} s") from None

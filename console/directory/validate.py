@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import phonenumbers
-
 from console.errors import UserError
 
 
@@ -44,6 +42,8 @@ def normalise_phone(value: str, region: str | None = None) -> str | None:
         if not digits.isdigit() or not 3 <= len(digits) <= 15:
             raise ContactFieldError(f"phone {value.strip()!r} is not a phone number")
         return digits
+    import phonenumbers  # here, not with the module: ~30 ms that the desktop's first window need not wait for
+
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:

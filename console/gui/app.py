@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from console import settings
 from console.audit import default_actor
 from console.errors import ConsoleError
+from console.gui import pages as views
 from console.gui.bridge import Bridge
 from console.gui.gcpolicy import CollectWhenIdle
 from console.gui.mainwindow import MainWindow, Page
@@ -24,16 +25,12 @@ from console.gui.prefs import APPLICATION, ORGANIZATION, Preferences
 from console.gui.services import Services
 from console.gui.tasks import TaskRunner
 from console.gui.theme import ThemeController
-from console.gui.views.audit import AuditView
-from console.gui.views.broadcasts import BroadcastsView
-from console.gui.views.channels import ChannelsView
-from console.gui.views.compose import ComposeView
-from console.gui.views.directory import DirectoryView
-from console.gui.views.settings import SettingsView
-from console.gui.views.templates import TemplatesView
 from console.storage import Database, open_database
 
 log = logging.getLogger("console.gui")
+
+START_GRACE_MS = 1500
+"""Background work starts when the window is first on screen, or this long after build at the latest."""
 
 
 def _tr(text: str) -> str:
@@ -69,18 +66,17 @@ def build(db: Database, actor: str, *, embedded_services: bool = True,
     theme.apply()
     tasks = TaskRunner()
     bridge = Bridge()
+    tasks.hold()
     services = Services(db, bridge, tasks, embedded=embedded_services)
 
-    compose = ComposeView(db, actor, tasks, bridge)
-    broadcasts = BroadcastsView(db, actor, tasks, bridge)
     pages = [
-        Page("compose", _tr("Compose"), "compose", compose),
-        Page("broadcasts", _tr("Broadcasts"), "broadcasts", broadcasts),
-        Page("directory", _tr("Directory"), "directory", DirectoryView(db, actor, tasks, bridge)),
-        Page("channels", _tr("Channels"), "channels", ChannelsView(db, actor, tasks, bridge)),
-        Page("templates", _tr("Templates"), "templates", TemplatesView(db, actor, tasks, bridge)),
-        Page("audit", _tr("Audit log"), "audit", AuditView(db, actor, tasks, bridge)),
-        Page("settings", _tr("Settings"), "settings", SettingsView(db, actor, tasks, bridge, theme)),
+        Page("compose", _tr("Compose"), "compose", lambda: views.compose(db, actor, tasks, bridge)),
+        Page("broadcasts", _tr("Broadcasts"), "broadcasts", lambda: views.broadcasts(db, actor, tasks, bridge)),
+        Page("directory", _tr("Directory"), "directory", lambda: views.directory(db, actor, tasks, bridge)),
+        Page("channels", _tr("Channels"), "channels", lambda: views.channels(db, actor, tasks, bridge)),
+        Page("templates", _tr("Templates"), "templates", lambda: views.templates(db, actor, tasks, bridge)),
+        Page("audit", _tr("Audit log"), "audit", lambda: views.audit(db, actor, tasks, bridge)),
+        Page("settings", _tr("Settings"), "settings", lambda: views.settings(db, actor, tasks, bridge, theme)),
     ]
     window = MainWindow(pages, db.display_url, prefs)
     for owned in (tasks, bridge, services, theme):
@@ -88,7 +84,11 @@ def build(db: Database, actor: str, *, embedded_services: bool = True,
 
     def show_broadcast(broadcast_id: int) -> None:
         window.show_page("broadcasts")
-        broadcasts.select_broadcast(broadcast_id)
+        window.page("broadcasts").select_broadcast(broadcast_id)  # type: ignore[attr-defined]
+
+    def on_screen() -> None:
+        tasks.release()
+        window.make_remaining_pages()
 
     def load_org_name() -> None:
         def work() -> str:
@@ -107,7 +107,15 @@ def build(db: Database, actor: str, *, embedded_services: bool = True,
     window.status.set_services(services.state)
     load_org_name()
     services.start()
-    CollectWhenIdle(lambda: tasks.busy, window)  # full collections only while idle (console.gui.gcpolicy)
+    # Reads and service start-up wait until the window is on screen (or a moment, if it is
+    # never shown): worker threads would compete with the window's building for the GIL.
+    window.first_shown.connect(on_screen)
+    QTimer.singleShot(START_GRACE_MS, window, tasks.release)
+    collector = CollectWhenIdle(lambda: tasks.busy, window)  # full collections only when idle (gcpolicy)
+    for live in (bridge.deliveries_recorded, bridge.answers_recorded, bridge.broadcast_created):
+        live.connect(collector.activity)
+    window.pages_made.connect(collector.freeze)  # the rest of start-up
+    services.state_changed.connect(collector.freeze)
     return window, services
 
 

@@ -60,23 +60,26 @@ def startups(db_url: str, runs: int) -> dict[str, list[float]]:
 
 _BARE = """
 import os, sys
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow
 app = QApplication(sys.argv)
 window = QMainWindow()
 window.resize(1200, 800)
 window.show()
+def report():
+    print("exposed", flush=True)
+    os._exit(0)
 class Exposed(QObject):
     def eventFilter(self, obj, event):
         if event.type() == QEvent.Type.Expose and window.windowHandle().isExposed():
-            print("exposed", flush=True)
-            os._exit(0)
+            QTimer.singleShot(0, report)
         return False
 watcher = Exposed()
 window.windowHandle().installEventFilter(watcher)
 app.exec()
 """
-"""The baseline: a bare QMainWindow, in a process that imports nothing of the console."""
+"""The baseline: a bare QMainWindow, in a process that imports nothing of the console; like the app's
+child it reports once its first exposure has been handled (painted)."""
 
 
 def one_startup(kind: str, db_url: str) -> float:
@@ -101,29 +104,19 @@ def one_startup(kind: str, db_url: str) -> float:
 
 def startup_child(db_url: str | None) -> int:
     """Start, report 'exposed' when the main window is on screen, and leave at once."""
-    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtCore import QTimer
 
     from console.gui.app import application, build
     from console.storage import open_database
 
     app = application()
     window, _services = build(open_database(db_url), ACTOR)
-    window.show()
-
-    class Exposed(QObject):
-        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.Expose and window.windowHandle().isExposed():
-                report()
-            return False
 
     def report() -> None:
         print("exposed", flush=True)
         os._exit(0)  # measured; do not wait for the embedded services to stop
 
-    handle = window.windowHandle()
-    if handle is not None and handle.isExposed():
-        report()
-    watcher = Exposed()
-    (handle or window).installEventFilter(watcher)
+    window.first_shown.connect(report)  # after the first exposure was handled, so painted
+    window.show()
     QTimer.singleShot(30_000, lambda: (print("never exposed", flush=True), os._exit(1)))
     return int(app.exec())

@@ -8,14 +8,17 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QEvent,
     QItemSelectionModel,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QSize,
     Qt,
+    QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent, QWindow
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -38,12 +41,16 @@ Index = QModelIndex | QPersistentModelIndex
 
 @dataclass(frozen=True)
 class Page:
-    """One page of the window: a key for code, a title and an icon for people."""
+    """One page of the window: a key for code, a title and an icon for people, and how to make it.
+
+    Pages are made when first needed (shown, or asked for with MainWindow.page) or, after the
+    window is on screen, one per turn of the event loop: the first window shows sooner.
+    """
 
     key: str
     title: str
     icon: str
-    widget: QWidget
+    make: Callable[[], QWidget]
 
 
 class NavModel(QAbstractListModel):
@@ -77,10 +84,14 @@ class MainWindow(QMainWindow):
     Signals:
         page_changed(str): the key of the page now shown.
         closing(): the window is closing (the app quits even if other windows, e.g. the demo inbox, are open).
+        first_shown(): the window was on screen and painted for the first time.
+        pages_made(): the last page not made yet was made.
     """
 
     page_changed = Signal(str)
     closing = Signal()
+    first_shown = Signal()
+    pages_made = Signal()
 
     def __init__(self, pages: list[Page], db_label: str, prefs: Preferences, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,11 +100,14 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(resources.icon("logo", "#1f5fbf"))
         self._pages = pages
         self._prefs = prefs
+        self._made: dict[str, QWidget] = {}
+        self._slots: dict[str, QWidget] = {p.key: QWidget() for p in pages}  # stand-ins until made
+        self._exposure: _FirstExposure | None = None
         self.nav_model = NavModel(pages, self)
         self.stack = QStackedWidget()
         self.stack.setObjectName("pages")
         for page in pages:
-            self.stack.addWidget(page.widget)
+            self.stack.addWidget(self._slots[page.key])
         self.nav = QListView()
         self.nav.setObjectName("nav")
         self.nav.setModel(self.nav_model)
@@ -182,15 +196,44 @@ class MainWindow(QMainWindow):
 
     # -- pages ------------------------------------------------------------------------------
     def page(self, key: str) -> QWidget:
-        for page in self._pages:
-            if page.key == key:
-                return page.widget
-        raise KeyError(key)
+        """The page's widget, made now if it was not yet."""
+        made = self._made.get(key)
+        if made is not None:
+            return made
+        page = next((p for p in self._pages if p.key == key), None)
+        if page is None:
+            raise KeyError(key)
+        widget = self._made[key] = page.make()
+        slot = self._slots.pop(key)
+        current = self.stack.currentWidget() is slot
+        self.stack.insertWidget(self.stack.indexOf(slot), widget)
+        if current:
+            self.stack.setCurrentWidget(widget)
+        self.stack.removeWidget(slot)
+        slot.deleteLater()
+        if not self._slots:
+            self.pages_made.emit()
+        return widget
+
+    def make_remaining_pages(self) -> None:
+        """Make the pages not made yet, one per turn of the event loop (input and painting go between)."""
+        QTimer.singleShot(0, self, self._make_next_page)
+
+    def _make_next_page(self) -> None:
+        missing = [p.key for p in self._pages if p.key not in self._made]
+        if missing:
+            self.page(missing[0])
+            if len(missing) > 1:
+                QTimer.singleShot(0, self, self._make_next_page)
+
+    @property
+    def made_pages(self) -> list[str]:
+        return [p.key for p in self._pages if p.key in self._made]
 
     @property
     def current_key(self) -> str:
         widget = self.stack.currentWidget()
-        return next(p.key for p in self._pages if p.widget is widget)
+        return next(p.key for p in self._pages if self._made.get(p.key, self._slots.get(p.key)) is widget)
 
     def show_page(self, key: str) -> None:
         row = next(i for i, p in enumerate(self._pages) if p.key == key)
@@ -204,8 +247,9 @@ class MainWindow(QMainWindow):
         if not index.isValid():
             return
         page = self._pages[index.row()]
-        if self.stack.currentWidget() is not page.widget:
-            self.stack.setCurrentWidget(page.widget)
+        widget = self.page(page.key)
+        if self.stack.currentWidget() is not widget:
+            self.stack.setCurrentWidget(widget)
             self.page_changed.emit(page.key)
 
     def refresh_current(self) -> None:
@@ -237,8 +281,29 @@ class MainWindow(QMainWindow):
         if last and any(p.key == last for p in self._pages):
             self.show_page(last)
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        handle = self.windowHandle()
+        if self._exposure is None and handle is not None:
+            self._exposure = _FirstExposure(handle, self.first_shown.emit)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         self._prefs.save_window(self)
         self._prefs.last_page = self.current_key
         super().closeEvent(event)
         self.closing.emit()
+
+
+class _FirstExposure(QObject):
+    """Calls back once, after the window's first exposure has been handled (so painted)."""
+
+    def __init__(self, handle: QWindow, then: Callable[[], None]) -> None:
+        super().__init__(handle)
+        self._then = then
+        handle.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Expose and isinstance(watched, QWindow) and watched.isExposed():
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self, self._then)  # after this expose is painted
+        return False

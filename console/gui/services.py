@@ -3,30 +3,33 @@
 Both are optional (settings ``dispatch.embedded`` and ``ack.embedded``): a team
 may run them on a server instead. Starting touches the database and binds a
 socket, so it runs off the GUI thread; the outcome arrives as a ServiceState.
+The servers' code (console.gui.embedded) is imported there too, not at start-up.
 """
 
 from __future__ import annotations
 
 import logging
-import socket
-from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from console import settings
-from console.acks.affinity import CpuChoice
-from console.acks.errors import AckServerError
-from console.acks.recorder import AnswerRequest, GroupCommitRecorder, Outcome
-from console.acks.server import AckServer
-from console.broadcast.dispatchprocess import DispatcherProcess
 from console.gui.bridge import Bridge
 from console.gui.tasks import TaskRunner, describe
 from console.storage import Database
 
+if TYPE_CHECKING:
+    from console.acks.server import AckServer
+    from console.broadcast.dispatchprocess import DispatcherProcess
+
 log = logging.getLogger("console.gui.services")
 
 STARTING, RUNNING, OFF, FAILED = "starting", "running", "off", "failed"
+
+RESTART_DELAYS_MS = (1_000, 5_000, 15_000, 30_000, 60_000)
+"""A dispatcher process that died is started again after these pauses, once each; after the
+last the status bar stays at "failed". Its unfinished sends are recovered by the new one."""
 
 
 @dataclass(frozen=True)
@@ -38,35 +41,6 @@ class ServiceState:
     ack_url: str | None = None  # where the embedded server listens
     public_url: str | None = None  # what links in messages point at (setting ack.public_url)
     notes: tuple[str, ...] = ()  # fallbacks and errors, in words
-
-
-def _can_bind(host: str, port: int) -> bool:
-    """Whether host:port is free (checked first: a failed bind inside waitress leaks its sockets)."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
-        return True  # let the server report the bad address in its own words
-    family, kind, proto, _name, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError:
-            return False
-    return True
-
-
-class _AnnouncingRecorder(GroupCommitRecorder):
-    """The service's answer writer, telling the desktop which broadcast got an answer once it is committed."""
-
-    def __init__(self, db: Database, announce: Callable[[int], None]) -> None:
-        super().__init__(db)
-        self._announce = announce
-
-    def record(self, request: AnswerRequest, timeout: float = 30.0) -> Outcome:
-        outcome = super().record(request, timeout)
-        self._announce(outcome.broadcast_id)
-        return outcome
 
 
 @dataclass
@@ -96,6 +70,8 @@ class Services(QObject):
         self._state = ServiceState() if embedded else ServiceState(OFF, OFF)
         self._dispatcher: DispatcherProcess | None = None
         self._ack: AckServer | None = None
+        self._restarts = 0
+        self._stopped = False
         self._dispatcher_lost.connect(self._lost)
 
     @property
@@ -125,6 +101,7 @@ class Services(QObject):
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop both (blocking: in-flight sends finish and are recorded)."""
+        self._stopped = True
         self.tasks.wait_idle(int(timeout * 1000))
         if self._dispatcher is not None:
             self._dispatcher.stop(timeout)
@@ -140,6 +117,8 @@ class Services(QObject):
 
     # -- start-up, off the GUI thread --------------------------------------------------
     def _start_blocking(self) -> _Started:
+        from console.gui.embedded import start_ack, start_dispatcher
+
         with self.db.read() as session:
             values = settings.get_all(session)
         state = ServiceState(public_url=values["ack.public_url"])
@@ -149,10 +128,8 @@ class Services(QObject):
             state = replace(state, dispatcher=OFF)
         else:
             try:
-                # In a child process: its transactions, hashing and garbage never hold this GIL.
-                dispatcher = DispatcherProcess(self.db, on_recorded=self.bridge.deliveries_recorded.emit,
-                                               on_finished=self.bridge.broadcasts_finished.emit,
-                                               on_lost=self._dispatcher_lost.emit).start()
+                dispatcher = start_dispatcher(self.db, self.bridge.deliveries_recorded.emit,
+                                              self.bridge.broadcasts_finished.emit, self._dispatcher_lost.emit)
                 state = replace(state, dispatcher=RUNNING)
             except Exception as exc:  # noqa: BLE001 - shown in the status bar, the app stays usable
                 log.exception("the dispatcher did not start")
@@ -163,7 +140,8 @@ class Services(QObject):
             state = replace(state, ack=OFF)
         else:
             try:
-                ack, url, note = self._start_ack(values["ack.host"], values["ack.port"], values["ack.cpu"])
+                ack, url, note = start_ack(self.db, self.bridge.answers_recorded.emit, values["ack.host"],
+                                           values["ack.port"], values["ack.cpu"])
                 state = replace(state, ack=RUNNING, ack_url=url)
                 if note:
                     notes.append(note)
@@ -173,23 +151,6 @@ class Services(QObject):
                 notes.append(f"acknowledgement service: {describe(exc)}")
         return _Started(replace(state, notes=tuple(notes)), dispatcher, ack)
 
-    def _ack_server(self, host: str, port: int, cpu: CpuChoice) -> AckServer:
-        recorder = _AnnouncingRecorder(self.db, self.bridge.answers_recorded.emit)
-        return AckServer(self.db, host=host, port=port, recorder=recorder, cpu=cpu)
-
-    def _start_ack(self, host: str, port: int, cpu: CpuChoice) -> tuple[AckServer, str, str | None]:
-        if port == 0 or _can_bind(host, port):
-            server = self._ack_server(host, port, cpu)
-            try:
-                return server, server.start(), None
-            except AckServerError as exc:
-                if port == 0:
-                    raise
-                log.warning("%s; using any free port", exc)
-        server = self._ack_server(host, 0, cpu)
-        url = server.start()
-        return server, url, f"port {port} is taken: the acknowledgement service listens on {url} instead"
-
     def _started(self, started: _Started) -> None:
         self._dispatcher, self._ack = started.dispatcher, started.ack
         for note in started.state.notes:
@@ -198,8 +159,37 @@ class Services(QObject):
 
     def _lost(self, text: str) -> None:
         self._dispatcher = None
+        if self._stopped:
+            return
+        if self._restarts < len(RESTART_DELAYS_MS):
+            delay = RESTART_DELAYS_MS[self._restarts]
+            self._restarts += 1
+            text = self.tr("{text}; starting it again in {s:g} s").format(text=text, s=delay / 1000)
+            QTimer.singleShot(delay, self, self._restart_dispatcher)
         self.bridge.status_message.emit(text)
         self._set(replace(self._state, dispatcher=FAILED, notes=(*self._state.notes, text)))
+
+    def _restart_dispatcher(self) -> None:
+        if self._stopped or self._dispatcher is not None:
+            return
+        self._set(replace(self._state, dispatcher=STARTING))
+        db, bridge, lost = self.db, self.bridge, self._dispatcher_lost.emit
+
+        def start() -> DispatcherProcess:
+            from console.gui.embedded import start_dispatcher
+
+            return start_dispatcher(db, bridge.deliveries_recorded.emit, bridge.broadcasts_finished.emit, lost)
+
+        self.tasks.run(start, self._restarted, lambda exc: self._lost(f"dispatcher: {describe(exc)}"))
+
+    def _restarted(self, dispatcher: DispatcherProcess) -> None:
+        if self._stopped:  # the app closed while it started
+            dispatcher.stop()
+            return
+        self._dispatcher = dispatcher
+        self.bridge.status_message.emit(self.tr("The dispatcher runs again"))
+        self._set(replace(self._state, dispatcher=RUNNING))
+        dispatcher.wake()  # what waited meanwhile
 
     def _start_failed(self, exc: Exception) -> None:
         self._set(ServiceState(FAILED, FAILED, notes=(describe(exc),)))

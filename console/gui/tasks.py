@@ -74,6 +74,7 @@ class TaskRunner(QObject):
         self._pool.setMaxThreadCount(max_threads)
         _POOLS.append(self._pool)
         self._ids = itertools.count(1)
+        self._held: list[_Job] | None = None
         self._callbacks: dict[int, tuple[Callable[[Any], None] | None, Callable[[Exception], None] | None]] = {}
         self._finished.connect(self._deliver)
 
@@ -88,10 +89,30 @@ class TaskRunner(QObject):
         self._callbacks[key] = (done, failed)
         if was_idle:
             self.busy_changed.emit(True)
-        self._pool.start(_Job(self, key, fn))
+        job = _Job(self, key, fn)
+        if self._held is not None:
+            self._held.append(job)
+        else:
+            self._pool.start(job)
+
+    def hold(self) -> None:
+        """Queue jobs instead of starting them, until release()."""
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        """Start the jobs queued since hold(), in order; later jobs start at once."""
+        held, self._held = self._held, None
+        for job in held or ():
+            self._pool.start(job)
+
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
 
     def wait_idle(self, ms: int = 30_000) -> bool:
-        """Wait for running jobs and deliver their callbacks (tests, shutdown)."""
+        """Wait for running jobs (held ones are started) and deliver their callbacks (tests, shutdown)."""
+        self.release()
         finished = self._pool.waitForDone(ms)
         QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
         return finished and not self._callbacks

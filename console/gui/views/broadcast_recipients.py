@@ -11,8 +11,8 @@ comparison.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -52,6 +52,40 @@ def _when(value: dt.datetime | None) -> str:
 def _role_data(span: QModelRoleDataSpan | QModelRoleData) -> Iterable[QModelRoleData]:
     """The roles asked for (PySide's span is iterable; its stubs do not say so)."""
     return [span] if isinstance(span, QModelRoleData) else span  # type: ignore[return-value]
+
+
+SortSpec = tuple[int, Qt.SortOrder] | None
+
+
+def _key(column: int) -> Callable[[RecipientRow], Any]:
+    if column == RecipientsModel.STATE:
+        return lambda r: (_STATE_ORDER.get(r.state, 9), r.id)
+    if column == RecipientsModel.ANSWERED_AT:
+        return lambda r: (r.answered_at is None, r.answered_at.timestamp() if r.answered_at else 0.0, r.id)
+    field = ("name", "email", "state", "error", "answer")[column]
+    return lambda r: (getattr(r, field).casefold(), r.id)
+
+
+def sort_rows(rows: Iterable[RecipientRow], by: SortSpec) -> list[RecipientRow]:
+    """Rows in the table's order (plain Python: a worker may do it)."""
+    if by is None:
+        return sorted(rows, key=lambda r: r.id)
+    column, order = by
+    return sorted(rows, key=_key(column), reverse=order == Qt.SortOrder.DescendingOrder)
+
+
+class SortedRows(NamedTuple):
+    """Rows sorted for the table, with its look-up tables; made off the GUI thread."""
+
+    rows: list[RecipientRow]
+    by_id: dict[int, RecipientRow]
+    pos: dict[int, int]
+    by: SortSpec
+
+    @classmethod
+    def of(cls, rows: Iterable[RecipientRow], by: SortSpec) -> SortedRows:
+        ordered = sort_rows(rows, by)
+        return cls(ordered, {r.id: r for r in ordered}, {r.id: i for i, r in enumerate(ordered)}, by)
 
 
 def filter_tags(row: RecipientRow) -> str:
@@ -151,22 +185,13 @@ class RecipientsModel(QAbstractTableModel):
         self._sort = (column, order) if 0 <= column < len(self._headers) else None
         self._resort()
 
-    def _key(self, column: int) -> Any:
-        if column == self.STATE:
-            return lambda r: (_STATE_ORDER.get(r.state, 9), r.id)
-        if column == self.ANSWERED_AT:
-            return lambda r: (r.answered_at is None, r.answered_at.timestamp() if r.answered_at else 0.0, r.id)
-        field = ("name", "email", "state", "error", "answer")[column]
-        return lambda r: (getattr(r, field).casefold(), r.id)
-
-    def _sorted(self, rows: list[RecipientRow]) -> list[RecipientRow]:
-        if self._sort is None:
-            return sorted(rows, key=lambda r: r.id)
-        column, order = self._sort
-        return sorted(rows, key=self._key(column), reverse=order == Qt.SortOrder.DescendingOrder)
+    @property
+    def sort_spec(self) -> SortSpec:
+        """The order rows are shown in: (column, order), or None for the order they were sent in."""
+        return self._sort
 
     def _resort(self) -> None:
-        new_rows = self._sorted(self._rows)
+        new_rows = sort_rows(self._rows, self._sort)
         old_ids = [r.id for r in self._rows]
         if [r.id for r in new_rows] == old_ids:
             return
@@ -190,13 +215,16 @@ class RecipientsModel(QAbstractTableModel):
     def row(self, position: int) -> RecipientRow:
         return self._rows[position]
 
-    def set_rows(self, broadcast_id: int | None, rows: list[RecipientRow]) -> None:
-        """Show another broadcast (or the same one after its set of people changed)."""
+    def set_rows(self, broadcast_id: int | None, rows: list[RecipientRow] | SortedRows) -> None:
+        """Show another broadcast (or the same one after its set of people changed).
+
+        `rows` may come sorted already (SortedRows, made by a worker): with 10,000 people
+        the sort and the look-up tables are work the GUI thread then need not do.
+        """
+        ready = rows if isinstance(rows, SortedRows) and rows.by == self._sort else SortedRows.of(rows, self._sort)
         self.beginResetModel()
         self.broadcast_id = broadcast_id
-        self._rows = self._sorted(rows)
-        self._by_id = {r.id: r for r in rows}
-        self._pos = {r.id: i for i, r in enumerate(self._rows)}
+        self._rows, self._by_id, self._pos = ready.rows, ready.by_id, ready.pos
         self.endResetModel()
 
     def apply(self, changed: list[RecipientRow]) -> None:

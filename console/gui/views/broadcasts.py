@@ -46,6 +46,7 @@ from console.gui.views.broadcast_recipients import (
     RecipientsFilter,
     RecipientsModel,
     RecipientsTable,
+    SortedRows,
 )
 from console.gui.views.broadcast_tree import BROADCAST_ID_ROLE, BroadcastTreeModel
 from console.storage import Database
@@ -61,6 +62,9 @@ DETAIL_MIN_MS = 400
 """At most ~2.5 reads a second of the shown broadcast, however fast deliveries are recorded:
 each read of 10,000 recipients is Python work that competes with the GUI thread for the GIL."""
 TREE_MIN_MS = 500
+
+_Detail = tuple[data.DetailRead, SortedRows | None]
+"""A read of the shown broadcast, and all its rows sorted for the table when it has them."""
 
 
 class BroadcastsView(QWidget):
@@ -296,7 +300,7 @@ class BroadcastsView(QWidget):
         self._update_buttons()
         self.tree_applied.emit()
 
-    def _plan_detail(self) -> tuple[Callable[[], data.DetailRead], Callable[[data.DetailRead], None]] | None:
+    def _plan_detail(self) -> tuple[Callable[[], _Detail], Callable[[_Detail], None]] | None:
         bid = self.broadcast_id
         if bid is None:
             return None
@@ -305,17 +309,20 @@ class BroadcastsView(QWidget):
         snapshot = self.recipients.snapshot() if showing else None
         mark = self._mark if showing else None
         full = mark is None or self._since_full.hasExpired(FULL_RELOAD_MS)
+        order = self.recipients.sort_spec
 
-        def job() -> data.DetailRead:
-            return data.read_detail(db, bid, known, mark, snapshot, full)
+        def job() -> _Detail:
+            read = data.read_detail(db, bid, known, mark, snapshot, full)
+            return read, SortedRows.of(read.rows, order) if read.rows is not None else None
 
         return job, self._apply_detail
 
-    def _apply_detail(self, read: data.DetailRead) -> None:
+    def _apply_detail(self, result: _Detail) -> None:
+        read, rows = result
         if read.broadcast_id != self.broadcast_id:
             return
-        if read.rows is not None:
-            self.recipients.set_rows(read.broadcast_id, read.rows)
+        if rows is not None:
+            self.recipients.set_rows(read.broadcast_id, rows)
         elif self.recipients.broadcast_id == read.broadcast_id:
             self.recipients.apply(read.changes)
         self._mark = read.mark
