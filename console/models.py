@@ -209,11 +209,15 @@ class Delivery(Base):
     claimed_at: Mapped[dt.datetime | None]
     sent_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
+    """Set by every insert and update (Core statements too): live views read what changed since
+    their last read instead of every delivery (console.gui.views.broadcast_data.load_changes)."""
 
     __table_args__ = (
         Index("ix_deliveries_state_next", "state", "next_attempt_at"),
         Index("ix_deliveries_broadcast_state", "broadcast_id", "state"),
         Index("ix_deliveries_recipient", "recipient_id"),
+        Index("ix_deliveries_broadcast_changed", "broadcast_id", "changed_at"),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import Qt
@@ -199,6 +200,48 @@ def test_incremental_reads_agree_with_a_full_read(db: Database) -> None:
     assert known == {r.id: r for r in load_recipients(db, bid)[0]}
     assert known[rows[0].id].answer == "I need help" and known[rows[7].id].answer == "I'm safe"
     assert load_changes(db, bid, mark, known)[0] == []  # nothing left in flight: nothing to read
+
+
+def test_an_incremental_read_looks_only_at_what_changed_lately(db: Database) -> None:
+    """Its cost follows what changed, not the audience: a change stamped well before the last
+    read is not looked at again (the periodic full read would catch one that committed that late)."""
+    bid = send(db)
+    rows, mark = load_recipients(db, bid)
+    known = {r.id: r for r in rows}
+    deliver(db, bid, sent=2)
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    with db.write() as session:  # a change whose stamp is older than the last read's mark
+        late = session.scalar(select(func.max(Delivery.id)).where(Delivery.broadcast_id == bid))
+        session.execute(update(Delivery).where(Delivery.id == late).values(state="failed", last_error="refused",
+                                                                           changed_at=long_ago))
+    mark = replace(mark, changed_at=long_ago + dt.timedelta(minutes=1))  # as if read a minute after it
+    changed, mark = load_changes(db, bid, mark, known)
+    assert sorted(r.state for r in changed) == ["sent", "sent"]  # the late one is not looked at
+    full = {r.id: r for r in load_recipients(db, bid)[0]}
+    assert sum(1 for r in full.values() if r.state == "failed") == 1  # a full read has it
+
+
+def test_what_the_margin_brings_back_unchanged_is_not_read_again(db: Database) -> None:
+    """Right after a send every delivery is within the margin; an incremental read then asks for
+    no one's deliveries (the per-recipient queries are the cost of a read), until one changes."""
+    from sqlalchemy import event
+
+    bid = send(db)
+    rows, mark = load_recipients(db, bid)
+    known = {r.id: r for r in rows}
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        changed, mark = load_changes(db, bid, mark, known)
+        assert changed == [] and not any("GROUP BY deliveries.recipient_id" in s for s in statements)
+        deliver(db, bid, sent=1)
+        statements.clear()
+        changed, mark = load_changes(db, bid, mark, known)
+        assert [r.state for r in changed] == ["sent"]
+        assert any("GROUP BY deliveries.recipient_id" in s for s in statements)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
 
 
 def test_models_pass_the_model_tester(qtmodeltester, db: Database) -> None:  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, select, text
 
-from console.models import ALL_GROUP, Group
+from console.models import ALL_GROUP, Delivery, Group
 from console.storage import Database, DatabaseURLError, open_database, resolve_url
 from console.storage.migrate import current_revision, head_revision
 from console.storage.schema import HEAD, is_current
@@ -52,6 +53,7 @@ def test_hot_lookups_are_indexed(db_url: str) -> None:
     delivery_indexes = {tuple(i["column_names"]) for i in insp.get_indexes("deliveries")}
     assert ("state", "next_attempt_at") in delivery_indexes
     assert ("broadcast_id", "state") in delivery_indexes
+    assert ("broadcast_id", "changed_at") in delivery_indexes  # what the live view reads
     unique = {tuple(c["column_names"]) for c in insp.get_unique_constraints("recipients")}
     unique |= {tuple(i["column_names"]) for i in insp.get_indexes("recipients") if i.get("unique")}
     assert ("token_hash",) in unique
@@ -124,9 +126,23 @@ def test_first_release_database_is_upgraded_with_its_data(db_url: str) -> None:
         command.upgrade(cfg, "0001")
         conn.execute(text("INSERT INTO contacts (name, email, created_at, updated_at) "
                           "VALUES ('Ann', 'ann@example.org', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        sent_at = dt.datetime(2026, 11, 1, 9, 30, tzinfo=dt.UTC)
+        conn.execute(text("INSERT INTO incidents (id, title, state, exercise, opened_at) "
+                          "VALUES (1, 'Fire', 'open', false, :t)"), {"t": sent_at})
+        conn.execute(text("INSERT INTO broadcasts (id, incident_id, kind, title, body, severity, options, exercise, "
+                          "state, audience, channel_ids, unreachable, sender, created_at) VALUES (1, 1, 'alert', "
+                          "'Fire', 'Leave', 'critical', '[]', false, 'sent', '{}', '[1]', '[]', 'ann', :t)"),
+                     {"t": sent_at})
+        conn.execute(text("INSERT INTO channels (id, name, kind, url_sealed, url_masked, enabled, created_at) "
+                          "VALUES (1, 'Mail', 'email', :u, 'mailto://****', true, :t)"), {"u": b"x", "t": sent_at})
+        conn.execute(text("INSERT INTO deliveries (broadcast_id, channel_id, reminder, state, attempts, "
+                          "next_attempt_at, sent_at, created_at) VALUES (1, 1, false, 'sent', 1, :c, :s, :c)"),
+                     {"c": sent_at - dt.timedelta(minutes=1), "s": sent_at})
     engine.dispose()
     db = open_database(db_url)
     assert current_revision(db.engine) == head_revision()
     with db.read() as session:
         assert session.execute(text("SELECT name FROM contacts")).scalars().all() == ["Ann"]
+        changed = session.scalars(select(Delivery.changed_at)).one()  # 0002: stamped from what it had
+        assert changed is not None and changed.replace(tzinfo=dt.UTC) == sent_at
     db.dispose()

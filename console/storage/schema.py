@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-HEAD = "0001"
+HEAD = "0002"
 """The revision of the newest file under console/storage/migrations/versions."""
 
 

@@ -8,6 +8,7 @@ in memory: two consoles on one PostgreSQL database each read the same rows.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -145,15 +146,24 @@ def _series(options: list[str], answers: list[tuple[str | None, dt.datetime]], s
 class Watermark:
     """Where the last read of a broadcast's recipients left off.
 
-    Deliveries below `delivery_id` were sent, failed or cancelled then, and those
-    states are final; reminders get higher ids. Answers at or after `answered_at`
-    may be new. So the next read only looks at what can have changed, and costs
-    what is in flight rather than the size of the audience.
+    Every write to a delivery stamps its `changed_at` (console.models.Delivery), so
+    the next read looks only at deliveries stamped since `changed_at` (less
+    CHANGE_MARGIN, for commits that land late), and at answers since
+    `answered_at`: it costs what changed, not the size of the audience. The
+    marks are the newest stamps found in the database, not this machine's clock.
     """
 
-    delivery_id: int
+    changed_at: dt.datetime | None
     answered_at: dt.datetime | None
+    seen: Mapping[int, dt.datetime | None] = field(default_factory=dict)
+    """Each delivery's `changed_at` as last read: what the margin brings back unchanged
+    (the whole audience, right after a send wrote it) is not read again."""
 
+
+CHANGE_MARGIN = dt.timedelta(seconds=1)
+"""Read again what changed this long before the last mark: a writer's transaction may commit
+after a later-stamped one (the dispatcher's take milliseconds; writers' clocks may differ a
+little). The view's periodic full read (FULL_RELOAD_MS) catches anything later still."""
 
 _FETCH = 500
 _PENDING = Delivery.state.in_(("pending", "sending"))
@@ -169,7 +179,8 @@ _STATE_COUNTS = (
 def load_recipients(db: Database, broadcast_id: int) -> tuple[list[RecipientRow], Watermark]:
     """Every recipient of the broadcast with the state of their personal deliveries."""
     with db.read() as session:
-        mark = _delivery_mark(session, broadcast_id)
+        mark = _change_mark(session, broadcast_id)  # first: what changes after it is read next time
+        seen = {did: changed for did, _rid, changed in _fetch(session, _stamps(broadcast_id, None))}
         people = _fetch(session, select(Recipient.id, Recipient.name, Recipient.email, Recipient.answer,
                                         Recipient.answered_at)
                         .where(Recipient.broadcast_id == broadcast_id).order_by(Recipient.id))
@@ -179,18 +190,22 @@ def load_recipients(db: Database, broadcast_id: int) -> tuple[list[RecipientRow]
                          _utc(answered_at) if answered_at else None)
             for rid, name, email, answer, answered_at in people]
     answered = [r.answered_at for r in rows if r.answered_at is not None]
-    return rows, Watermark(mark, max(answered) if answered else None)
+    return rows, Watermark(mark, max(answered) if answered else None, seen)
 
 
 def load_changes(db: Database, broadcast_id: int, mark: Watermark,
                  known: dict[int, RecipientRow]) -> tuple[list[RecipientRow], Watermark]:
     """The rows that changed since `mark` (compared with `known`), and the next mark."""
     with db.read() as session:
-        next_delivery = _delivery_mark(session, broadcast_id)  # first: what changes after it is read next time
-        touched = sorted({rid for rid in session.scalars(
-            select(Delivery.recipient_id).where(Delivery.broadcast_id == broadcast_id,
-                                                Delivery.id >= mark.delivery_id,
-                                                Delivery.recipient_id.is_not(None))) if rid is not None})
+        next_change = _change_mark(session, broadcast_id)  # first: what changes after it is read next time
+        since = mark.changed_at - CHANGE_MARGIN if mark.changed_at is not None else None
+        seen = dict(mark.seen)
+        touched_ids: set[int] = set()
+        for did, rid, changed in _fetch(session, _stamps(broadcast_id, since)):
+            if did not in seen or seen[did] != changed:
+                seen[did] = changed
+                touched_ids.add(rid)
+        touched = sorted(touched_ids)
         states: dict[int, tuple[int, ...]] = {}
         errors: dict[int, str] = {}
         for start in range(0, len(touched), 500):
@@ -214,7 +229,7 @@ def load_changes(db: Database, broadcast_id: int, mark: Watermark,
             fresh[rid] = row._replace(answer=answer or "", answered_at=when)
             latest = when if latest is None else max(latest, when)
     changed = [row for rid, row in fresh.items() if known.get(rid) != row]
-    return changed, Watermark(next_delivery, latest)
+    return changed, Watermark(next_change or mark.changed_at, latest, seen)
 
 
 def _fetch(session: Session, query: Select) -> list[Any]:  # type: ignore[type-arg]
@@ -226,12 +241,15 @@ def _fetch(session: Session, query: Select) -> list[Any]:  # type: ignore[type-a
     return rows
 
 
-def _delivery_mark(session: Session, broadcast_id: int) -> int:
-    first_open = session.scalar(select(func.min(Delivery.id)).where(Delivery.broadcast_id == broadcast_id, _PENDING))
-    if first_open is not None:
-        return int(first_open)
-    last = session.scalar(select(func.max(Delivery.id)).where(Delivery.broadcast_id == broadcast_id))
-    return int(last or 0) + 1
+def _stamps(broadcast_id: int, since: dt.datetime | None) -> Select:  # type: ignore[type-arg]
+    """(delivery id, recipient id, changed_at) of personal deliveries, all or those changed since."""
+    query = select(Delivery.id, Delivery.recipient_id, Delivery.changed_at).where(
+        Delivery.broadcast_id == broadcast_id, Delivery.recipient_id.is_not(None))
+    return query if since is None else query.where(Delivery.changed_at >= since)
+
+
+def _change_mark(session: Session, broadcast_id: int) -> dt.datetime | None:
+    return session.scalar(select(func.max(Delivery.changed_at)).where(Delivery.broadcast_id == broadcast_id))
 
 
 def _states(session: Session, broadcast_id: int, ids: list[int] | None) -> dict[int, tuple[int, ...]]:

@@ -54,10 +54,11 @@ from console.storage import Database
 log = logging.getLogger("console.gui.broadcasts")
 
 REFRESH_MS = 1000
-FULL_RELOAD_MS = 15_000
-"""Between incremental reads, the whole list is read again now and then: on PostgreSQL a
-delivery committed late with a lower id than one already seen would otherwise be missed."""
 """Reads on a timer, so other consoles' broadcasts and answers show up too."""
+FULL_RELOAD_MS = 15_000
+"""Between incremental reads, the whole list is read again now and then: a delivery whose
+change was committed later than data.CHANGE_MARGIN after it was stamped would otherwise be
+missed."""
 DETAIL_MIN_MS = 400
 """At most ~2.5 reads a second of the shown broadcast, however fast deliveries are recorded:
 each read of 10,000 recipients is Python work that competes with the GUI thread for the GIL."""
