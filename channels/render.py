@@ -58,7 +58,8 @@ _MD_BLOCK_START = re.compile(r"^\s*(#|>|[-*+]\s|\d+[.)]\s|```|~~~|\||<)")
 
 @dataclass(frozen=True)
 class Rendered:
-    """What Apprise is given: title, body and the body's format (an Apprise NotifyFormat value: TEXT, MARKDOWN, HTML)."""
+    """What Apprise is given: title, body and the body's format (an Apprise NotifyFormat value:
+    TEXT, MARKDOWN or HTML)."""
 
     title: str
     body: str

@@ -115,8 +115,8 @@ class DispatcherProcess:
         try:
             # Not a daemon: the dispatcher starts its own sender processes. It ends when the pipe closes.
             self._proc, self._conn, first = spawn_and_wait(
-                _child_main, (self._db.url, key, source, stop_timeout, self._nice), name="crisis-dispatcher", daemon=False,
-                timeout=timeout)
+                _child_main, (self._db.url, key, source, stop_timeout, self._nice), name="crisis-dispatcher",
+                daemon=False, timeout=timeout)
         except TimeoutError:
             raise DispatcherProcessError(f"the dispatcher process did not start within {timeout:g} s") from None
         except ChildExited as exc:

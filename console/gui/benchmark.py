@@ -314,7 +314,8 @@ def _report(n: int, workers: int, db_url: str, mode: str, r: dict[str, Any]) -> 
 def _report_startups(starts: dict[str, list[float]]) -> None:
     app_s, bare_s = statistics.median(starts["app"]), statistics.median(starts["bare"])
     verdict = "PASS" if app_s < GOAL_START_S else "FAIL"
-    print(f"\nCold start to the main window exposed (median of {len(starts['app'])}; spawn → first exposure painted):")
+    print(f"\nCold start to the main window exposed (median of {len(starts['app'])}; "
+          "spawn → first exposure painted):")
     print(f"  Crisis Console: {app_s:.2f} s  (runs: {', '.join(f'{t:.2f}' for t in starts['app'])}) "
           f"goal < {GOAL_START_S} s {verdict}")
     print(f"  baseline, a bare QMainWindow: {bare_s:.2f} s  (runs: {', '.join(f'{t:.2f}' for t in starts['bare'])})"
