@@ -69,14 +69,17 @@ def build(db: Database, actor: str, *, embedded_services: bool = True,
     tasks.hold()
     services = Services(db, bridge, tasks, embedded=embedded_services)
 
+    common = (db, actor, tasks, bridge)
     pages = [
-        Page("compose", _tr("Compose"), "compose", lambda: views.compose(db, actor, tasks, bridge)),
-        Page("broadcasts", _tr("Broadcasts"), "broadcasts", lambda: views.broadcasts(db, actor, tasks, bridge)),
-        Page("directory", _tr("Directory"), "directory", lambda: views.directory(db, actor, tasks, bridge)),
-        Page("channels", _tr("Channels"), "channels", lambda: views.channels(db, actor, tasks, bridge)),
-        Page("templates", _tr("Templates"), "templates", lambda: views.templates(db, actor, tasks, bridge)),
-        Page("audit", _tr("Audit log"), "audit", lambda: views.audit(db, actor, tasks, bridge)),
-        Page("settings", _tr("Settings"), "settings", lambda: views.settings(db, actor, tasks, bridge, theme)),
+        Page("compose", _tr("Compose"), "compose", lambda: views.make("compose", "ComposeView", *common)),
+        Page("broadcasts", _tr("Broadcasts"), "broadcasts",
+             lambda: views.make("broadcasts", "BroadcastsView", *common)),
+        Page("directory", _tr("Directory"), "directory", lambda: views.make("directory", "DirectoryView", *common)),
+        Page("channels", _tr("Channels"), "channels", lambda: views.make("channels", "ChannelsView", *common)),
+        Page("templates", _tr("Templates"), "templates", lambda: views.make("templates", "TemplatesView", *common)),
+        Page("audit", _tr("Audit log"), "audit", lambda: views.make("audit", "AuditView", *common)),
+        Page("settings", _tr("Settings"), "settings",
+             lambda: views.make("settings", "SettingsView", *common, theme)),
     ]
     window = MainWindow(pages, db.display_url, prefs)
     for owned in (tasks, bridge, services, theme):

@@ -116,8 +116,15 @@ class Services(QObject):
             self._set(replace(self._state, dispatcher=OFF, ack=OFF, ack_url=None))
 
     # -- start-up, off the GUI thread --------------------------------------------------
+    def _start_dispatcher(self) -> DispatcherProcess:
+        """Spawn the dispatcher process (blocking: a worker calls it)."""
+        from console.gui.embedded import start_dispatcher
+
+        return start_dispatcher(self.db, self.bridge.deliveries_recorded.emit, self.bridge.broadcasts_finished.emit,
+                                self._dispatcher_lost.emit)
+
     def _start_blocking(self) -> _Started:
-        from console.gui.embedded import start_ack, start_dispatcher
+        from console.gui.embedded import start_ack
 
         with self.db.read() as session:
             values = settings.get_all(session)
@@ -128,8 +135,7 @@ class Services(QObject):
             state = replace(state, dispatcher=OFF)
         else:
             try:
-                dispatcher = start_dispatcher(self.db, self.bridge.deliveries_recorded.emit,
-                                              self.bridge.broadcasts_finished.emit, self._dispatcher_lost.emit)
+                dispatcher = self._start_dispatcher()
                 state = replace(state, dispatcher=RUNNING)
             except Exception as exc:  # noqa: BLE001 - shown in the status bar, the app stays usable
                 log.exception("the dispatcher did not start")
@@ -173,14 +179,7 @@ class Services(QObject):
         if self._stopped or self._dispatcher is not None:
             return
         self._set(replace(self._state, dispatcher=STARTING))
-        db, bridge, lost = self.db, self.bridge, self._dispatcher_lost.emit
-
-        def start() -> DispatcherProcess:
-            from console.gui.embedded import start_dispatcher
-
-            return start_dispatcher(db, bridge.deliveries_recorded.emit, bridge.broadcasts_finished.emit, lost)
-
-        self.tasks.run(start, self._restarted, lambda exc: self._lost(f"dispatcher: {describe(exc)}"))
+        self.tasks.run(self._start_dispatcher, self._restarted, lambda exc: self._lost(f"dispatcher: {describe(exc)}"))
 
     def _restarted(self, dispatcher: DispatcherProcess) -> None:
         if self._stopped:  # the app closed while it started
