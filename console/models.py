@@ -104,6 +104,8 @@ class Template(Base):
     body: Mapped[str] = mapped_column(Text)
     severity: Mapped[str] = mapped_column(String(16), default="info")
     options: Mapped[list[Any]] = mapped_column(default=lambda: ["Acknowledge"])
+    help_options: Mapped[list[Any]] = mapped_column(default=list)
+    """The options (a subset of `options`) that mean "needs help": a typed flag, never a match on words."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -133,6 +135,8 @@ class Broadcast(Base):
     body: Mapped[str] = mapped_column(Text)
     severity: Mapped[str] = mapped_column(String(16), default="info")
     options: Mapped[list[Any]] = mapped_column(default=lambda: ["Acknowledge"])
+    help_options: Mapped[list[Any]] = mapped_column(default=list)
+    """The options (a subset of `options`) that mean "needs help"."""
     exercise: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[str] = mapped_column(String(16), default="sending")  # sending | sent | cancelled
     audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -167,6 +171,14 @@ class Recipient(Base):
     answer: Mapped[str | None] = mapped_column(String(200))
     answered_at: Mapped[dt.datetime | None]
     answer_late: Mapped[bool] = mapped_column(Boolean, default=False)
+    answer_source: Mapped[str | None] = mapped_column(String(16))  # console.vocabulary.AnswerSource
+    needs_help: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The answer in force is one of the broadcast's help options."""
+    self_report: Mapped[str | None] = mapped_column(String(200))
+    """The latest answer given for this person through a group link (kept even when it was not applied)."""
+    self_report_at: Mapped[dt.datetime | None]
+    link_requested_at: Mapped[dt.datetime | None]
+    """When the group page last queued this person's personal link (at most one every few minutes)."""
     opened_at: Mapped[dt.datetime | None]
 
     __table_args__ = (

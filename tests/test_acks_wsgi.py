@@ -25,8 +25,9 @@ from console.acks.http import CSP
 from console.acks.limits import FailureLimiter
 from console.acks.lookup import Lookup
 from console.acks.rawdb import RawDialect, ReadPool
+from console.acks.answers import SELF_REPORT_ACTION
 from console.acks.recorder import AUDIT_ACTION
-from console.acks.wsgi import AckApp, make_app
+from console.acks.wsgi import AckApp, Limits, make_app
 from console.bench.acks import Seeded, seed_broadcast
 from console.broadcast.outbox import cancel
 from console.broadcast.send import BroadcastRequest, create_broadcast
@@ -98,11 +99,14 @@ class Service:
             return dict(session.execute(select(Recipient.email, Recipient.answer)
                                         .where(Recipient.broadcast_id == self.seeded.broadcast_id)).all())
 
-    def answer_entries(self) -> list[dict[str, Any]]:
+    def answer_entries(self, action: str = AUDIT_ACTION) -> list[dict[str, Any]]:
         with self.db.read() as session:
             rows = session.execute(select(AuditEntry.actor, AuditEntry.subject, AuditEntry.details)
-                                   .where(AuditEntry.action == AUDIT_ACTION).order_by(AuditEntry.seq)).all()
+                                   .where(AuditEntry.action == action).order_by(AuditEntry.seq)).all()
         return [{"actor": a, "subject": s, **json.loads(d)} for a, s, d in rows]
+
+    def self_report_entries(self) -> list[dict[str, Any]]:
+        return self.answer_entries(SELF_REPORT_ACTION)
 
     def post_answer(self, token: str, answer: str, **kw: Any) -> Reply:
         page = self.call("GET", f"/a/{token}")
@@ -274,11 +278,16 @@ def test_too_many_invalid_tokens_from_one_address_get_429(db_url: str) -> None:
     try:
         for i in range(5):
             assert svc.call("GET", f"/a/{'X' * 31}{i}", client="198.51.100.7").status == 404
-        blocked = svc.call("GET", f"/a/{svc.tokens[0]}", client="198.51.100.7")
+        blocked = svc.call("GET", f"/a/{'Y' * 32}", client="198.51.100.7")
         assert blocked.status == 429 and blocked.headers["Retry-After"] == "120"
         assert_secure(blocked)
-        assert svc.call("POST", f"/a/{svc.tokens[0]}", client="198.51.100.7", form={}).status == 429
-        assert svc.call("GET", f"/a/{svc.tokens[0]}", client="198.51.100.8").status == 200
+        assert svc.call("POST", f"/g/{'Z' * 32}", client="198.51.100.7", form={}).status == 429
+        assert svc.call("GET", "/a/short", client="198.51.100.7").status == 429
+        # what is valid is never refused because of what the same address sent
+        assert svc.call("GET", f"/a/{svc.tokens[0]}", client="198.51.100.7").status == 200
+        assert svc.post_answer(svc.tokens[0], "I need help", client="198.51.100.7").status == 200
+        assert svc.call("GET", f"/g/{svc.seeded.group_token}", client="198.51.100.7").status == 200
+        assert svc.call("GET", f"/a/{'Y' * 32}", client="198.51.100.8").status == 404
         assert svc.call("GET", "/healthz", client="198.51.100.7").status == 200
     finally:
         svc.app.close()
@@ -361,18 +370,20 @@ def test_exercise_pages_carry_the_banner(db_url: str) -> None:
 
 # --- group links ------------------------------------------------------------------------
 
-def test_group_link_records_the_answer_of_the_recipient_with_that_email(service: Service) -> None:
+def test_group_link_records_a_self_report_for_the_recipient_with_that_email(service: Service) -> None:
     path = f"/g/{service.seeded.group_token}"
     page = service.call("GET", path)
     assert page.status == 200 and 'name="email"' in page.body and '<label for="email">' in page.body
     assert_secure(page)
     reply = service.call("POST", path, form={"check": page.check, "answer": "I need help",
                                              "email": "  Person2@Example.ORG "})
-    assert reply.status == 200 and "for person2@example.org" in reply.body
+    assert reply.status == 200 and "self-report" in reply.body and "person2" not in reply.body
     assert service.answers() == {"person0@example.org": None, "person1@example.org": None,
                                  "person2@example.org": "I need help"}
-    [entry] = service.answer_entries()
-    assert entry["via"] == "group link" and entry["email"] == "person2@example.org"
+    assert service.answer_entries() == []  # not a personal answer
+    [entry] = service.self_report_entries()
+    assert entry["via"] == "group link" and entry["source"] == "group" and entry["email"] == "person2@example.org"
+    assert entry["applied"] is True and entry["needs_help"] is True
 
 
 def test_group_link_gives_no_hint_whether_an_email_exists(service: Service) -> None:
@@ -381,11 +392,12 @@ def test_group_link_gives_no_hint_whether_an_email_exists(service: Service) -> N
     path = f"/g/{service.seeded.group_token}"
     check = service.call("GET", path).check
     replies = [service.call("POST", path, form={"check": check, "answer": "I'm safe", "email": email})
-               for email in ("joiner@example.org", "nobody@example.org")]
-    assert [r.status for r in replies] == [404, 404]
-    assert replies[0].body == replies[1].body and replies[0].headers == replies[1].headers
-    assert "could not record an answer for this address" in replies[0].body
-    assert service.answer_entries() == []
+               for email in ("person1@example.org", "joiner@example.org", "nobody@example.org")]
+    assert [r.status for r in replies] == [200, 200, 200]
+    assert replies[0].body == replies[1].body == replies[2].body
+    assert replies[0].headers == replies[1].headers == replies[2].headers
+    assert service.answers()["person1@example.org"] == "I'm safe"
+    assert [e["email"] for e in service.self_report_entries()] == ["person1@example.org"]
 
 
 @pytest.mark.parametrize("email", ["", "not-an-address", "x" * 330 + "@example.org"])
@@ -396,14 +408,20 @@ def test_group_link_needs_an_email(service: Service, email: str) -> None:
     assert reply.status == 400 and "work email" in reply.body
 
 
-def test_group_link_probing_counts_towards_the_limit(db_url: str) -> None:
-    svc = make_service(db_url, limiter=FailureLimiter(max_failures=3, window=60, block=60))
+def test_group_link_answers_are_limited_per_address_and_per_link(db_url: str) -> None:
+    svc = make_service(db_url, limits=Limits(per_group_client=3, per_group_link=5, window=60))
     try:
         path = f"/g/{svc.seeded.group_token}"
         check = svc.call("GET", path).check
-        for i in range(3):
-            svc.call("POST", path, form={"check": check, "answer": "I'm safe", "email": f"guess{i}@example.org"})
-        assert svc.call("GET", path).status == 429
+
+        def post(i: int, client: str) -> int:
+            return svc.call("POST", path, client=client,
+                            form={"check": check, "answer": "I'm safe", "email": f"guess{i}@example.org"}).status
+
+        assert [post(i, "198.51.100.1") for i in range(4)] == [200, 200, 200, 429]
+        assert [post(i, "198.51.100.2") for i in range(3)] == [200, 200, 429]  # the link's 5 are used up
+        assert svc.call("GET", path).status == 200  # reading is never limited
+        assert svc.post_answer(svc.tokens[0], "I'm safe", client="198.51.100.1").status == 200
     finally:
         svc.app.close()
         svc.db.dispose()

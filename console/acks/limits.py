@@ -1,11 +1,18 @@
-"""Rate limiting of invalid-token requests, per client address.
+"""Rate limits of the answer service.
 
-Tokens cannot be guessed (192 bits), so the limit is not what keeps links
-secret; it keeps a scanner or a script that sprays made-up links from costing
-database look-ups, and stops probing which work emails a group link accepts.
-Only failures count: a whole company behind one NAT address answering with
-valid links is never limited. IPv6 clients are counted per /64, since one host
-usually owns a whole /64. Per process: several instances each keep their own.
+`FailureLimiter`: invalid tokens per client address. Tokens cannot be guessed
+(192 bits), so the limit is not what keeps links secret; it keeps a scanner
+or a script that sprays made-up links from costing work. Only failures count,
+and a blocked address is refused only what is invalid: a request that carries
+a valid personal link is always served (a whole company behind one NAT address
+shares the fate of its noisiest machine otherwise).
+
+`RequestLimiter`: requests per key within a sliding window, for what a valid
+token can still be abused for: a replay loop on one personal link, and the
+group link (anyone who has it can type in any email) per link and per address.
+
+IPv6 clients are counted per /64, since one host usually owns a whole /64.
+Per process: several instances each keep their own.
 """
 
 from __future__ import annotations
@@ -81,6 +88,45 @@ class FailureLimiter:
             del self._failures[next(iter(self._failures))]
         for key in [k for k, until in self._blocked.items() if until <= now]:
             del self._blocked[key]
+
+
+class RequestLimiter:
+    """At most `max_requests` per key within `window` seconds; what is over is refused, not counted.
+
+    Args:
+        max_requests: requests allowed per key within the window.
+        window: seconds.
+        max_tracked: keys remembered at most; the least recently seen are forgotten beyond it.
+        clock: monotonic seconds (tests pass a fake one).
+    """
+
+    def __init__(self, max_requests: int, window: float, *, max_tracked: int = 100_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if max_requests < 1 or window <= 0:
+            raise ValueError("max_requests and window must be positive")
+        self.max_requests = max_requests
+        self.window = window
+        self._max_tracked = max_tracked
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._hits: dict[str, deque[float]] = {}
+
+    def hit(self, key: str) -> float:
+        """Count one request for `key`: 0 when allowed, else the seconds until one is."""
+        now = self._clock()
+        with self._lock:
+            times = self._hits.pop(key, None)  # re-inserted last: the dict stays in recency order
+            if times is None:
+                times = deque(maxlen=self.max_requests)
+                while len(self._hits) >= self._max_tracked:
+                    del self._hits[next(iter(self._hits))]
+            self._hits[key] = times
+            if len(times) == self.max_requests:
+                wait = times[0] + self.window - now
+                if wait > 0:
+                    return wait
+            times.append(now)
+            return 0.0
 
 
 def client_key(address: str) -> str:

@@ -21,7 +21,8 @@ from sqlalchemy import bindparam, select
 from console import settings
 from console.acks.rawdb import RawDialect, ReadPool
 from console.acks.richtext import markdown_to_html
-from console.models import Broadcast, Incident
+from console.models import Broadcast, Channel, Incident
+from console.vocabulary import AnswerSource
 from console.storage import Database
 
 
@@ -38,6 +39,7 @@ class BroadcastView:
     exercise: bool
     created_at: dt.datetime
     closed: bool  # cancelled, or its incident closed: answers count as late
+    help_options: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class RecipientView:
     broadcast_id: int
     answer: str | None
     answered_at: dt.datetime | None
+    source: AnswerSource | None = None
 
 
 def is_late(broadcast_state: str, incident_state: str, kind: str) -> bool:
@@ -56,13 +59,17 @@ def is_late(broadcast_state: str, incident_state: str, kind: str) -> bool:
     return broadcast_state == "cancelled" or (incident_state == "closed" and kind != "all_clear")
 
 
-_RECIPIENT = "SELECT id, broadcast_id, answer, answered_at FROM recipients WHERE "
+_RECIPIENT = "SELECT id, broadcast_id, answer, answered_at, answer_source FROM recipients WHERE "
 _BY_TOKEN = _RECIPIENT + "token_hash = :h"
 _BY_EMAIL = _RECIPIENT + "broadcast_id = :b AND email = :e"
 _GROUP_LINK = "SELECT broadcast_id FROM group_links WHERE token_hash = :h"
+_EMAIL_CHANNEL = (select(Channel.id).where(Channel.enabled.is_(True), Channel.kind == "email",
+                                           Channel.address_field.is_(None) | (Channel.address_field == "email"))
+                  .order_by(Channel.id).limit(1))
 _BROADCAST = (
     select(Broadcast.id, Broadcast.kind, Broadcast.title, Broadcast.body, Broadcast.severity, Broadcast.options,
-           Broadcast.exercise, Broadcast.created_at, Broadcast.state, Incident.state.label("incident_state"))
+           Broadcast.exercise, Broadcast.created_at, Broadcast.state, Broadcast.help_options,
+           Incident.state.label("incident_state"))
     .join(Incident, Incident.id == Broadcast.incident_id)
     .where(Broadcast.id == bindparam("b"))
 )
@@ -137,6 +144,15 @@ class Lookup:
 
         return str(self._cache.get("org", load))
 
+    def email_channel(self) -> int | None:
+        """An enabled email channel that can mail a person their own link (None: there is none)."""
+        def load() -> int | None:
+            with self._db.read() as session:
+                return session.scalar(_EMAIL_CHANNEL)
+
+        found = self._cache.get("email-channel", load)
+        return found if isinstance(found, int) else None
+
     def ping(self) -> None:
         """One round trip to the database (raises when it is unreachable)."""
         with self._pool.cursor() as cur:
@@ -149,7 +165,8 @@ class Lookup:
             row = cur.fetchone()
         if row is None:
             return None
-        return RecipientView(int(row[0]), int(row[1]), row[2], self._raw.time_value(row[3]))
+        return RecipientView(int(row[0]), int(row[1]), row[2], self._raw.time_value(row[3]),
+                             AnswerSource(row[4]) if row[4] else None)
 
     def _load_broadcast(self, broadcast_id: int) -> BroadcastView | None:
         with self._db.read() as session:
@@ -162,5 +179,5 @@ class Lookup:
             id=row.id, kind=row.kind, title=row.title.replace("\x00", ""),  # NUL delimits the page's slots
             body_html=markdown_to_html(row.body),
             severity=row.severity, options=tuple(row.options), exercise=bool(row.exercise), created_at=created,
-            closed=is_late(row.state, row.incident_state, row.kind),
+            closed=is_late(row.state, row.incident_state, row.kind), help_options=frozenset(row.help_options or ()),
         )

@@ -17,8 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from string import Template
 
+from console.acks.answers import LINK_INTERVAL, Outcome
 from console.acks.lookup import BroadcastView, RecipientView
-from console.acks.recorder import Outcome
+from console.vocabulary import AnswerSource
 
 SEVERITY_LABELS = {"info": "Information", "warning": "Warning", "critical": "Critical"}
 STYLESHEET = "ack.css"
@@ -128,20 +129,26 @@ _NOTICE_SLOT = "\x00ack:notice\x00"
 
 
 def answer_page(ctx: PageContext, b: BroadcastView, *, check: str, current: RecipientView | None,
-                ask_email: bool) -> str:
-    """The message and one button per answer option (personal link, or group link with `ask_email`)."""
+                ask_email: bool, offer_link: bool = False) -> str:
+    """The message and one button per answer option (personal link, or group link with `ask_email`;
+    `offer_link` adds "Email me my personal link" there)."""
     chosen = current.answer if current else None
     notice = ""
     if current is not None and current.answer is not None and current.answered_at is not None:
-        notice = render("notice", kind="info", text=f"You answered “{current.answer}” at "
-                                                    f"{time_text(current.answered_at)}. "
-                                                    "You can change your answer below.")
-    page = _answer_skeleton(ctx, b, chosen, ask_email)
+        if current.source is AnswerSource.GROUP:
+            text = (f"“{current.answer}” was reported for you through a group link at "
+                    f"{time_text(current.answered_at)}. Please confirm or change it below.")
+        else:
+            text = (f"You answered “{current.answer}” at {time_text(current.answered_at)}. "
+                    "You can change your answer below.")
+        notice = render("notice", kind="info", text=text)
+    page = _answer_skeleton(ctx, b, chosen, ask_email, offer_link and ask_email)
     return page.replace(_CHECK_SLOT, html.escape(check, quote=True), 1).replace(_NOTICE_SLOT, notice, 1)
 
 
 @functools.lru_cache(maxsize=256)
-def _answer_skeleton(ctx: PageContext, b: BroadcastView, chosen: str | None, ask_email: bool) -> str:
+def _answer_skeleton(ctx: PageContext, b: BroadcastView, chosen: str | None, ask_email: bool,
+                     offer_link: bool) -> str:
     """Everything of an answer page but the check value and the "you answered" notice (a crowd
     opens the same few variants thousands of times)."""
     notices = [render("notice", kind="late", text="This alert has been closed. You can still answer; "
@@ -155,6 +162,7 @@ def _answer_skeleton(ctx: PageContext, b: BroadcastView, chosen: str | None, ask
         time_text=time_text(b.created_at), title=b.title, body_html=Markup(b.body_html), notices=join(notices),
         check=Markup(_CHECK_SLOT), prompt="Please confirm you have read this" if single else "Please answer",
         email_field=render("email_field") if ask_email else Markup(""), buttons=buttons,
+        link_button=render("link_button") if offer_link else Markup(""),
     )
     return _layout(ctx, title=b.title, content=content, severity=b.severity, exercise=b.exercise)
 
@@ -163,18 +171,39 @@ def confirmation_page(ctx: PageContext, b: BroadcastView, outcome: Outcome, *, b
                       email: str | None = None) -> str:
     """What the person sees after pressing a button: the answer, its time, and how to change it."""
     notices = []
-    if outcome.previous is not None and outcome.previous != outcome.answer:
+    if not outcome.changed:
+        notices.append(render("notice", kind="info", text="This answer was already recorded; nothing changed."))
+    elif outcome.previous is not None and outcome.previous != outcome.answer:
         notices.append(render("notice", kind="info",
                               text=f"This replaces the earlier answer “{outcome.previous}”."))
     if outcome.late:
         notices.append(render("notice", kind="late", text="This alert was already closed, so the answer is "
                                                           "marked as late. The team can still see it."))
+    answered = outcome.answered_at
+    assert outcome.answer is not None and answered is not None  # a personal answer is always in force
     content = render(  # times are digits and month names: Markup spares their escaping
-        "confirm", answer=outcome.answer, time_iso=Markup(_iso(outcome.answered_at)),
-        time_text=Markup(time_text(outcome.answered_at, seconds=True)), for_whom=f" for {email}" if email else "",
+        "confirm", answer=outcome.answer, time_iso=Markup(_iso(answered)),
+        time_text=Markup(time_text(answered, seconds=True)), for_whom=f" for {email}" if email else "",
         notices=join(notices), title=b.title, back_url=back_url,
     )
     return _layout(ctx, title="Answer recorded", content=content, severity=b.severity, exercise=b.exercise)
+
+
+def self_report_page(ctx: PageContext, b: BroadcastView, *, answer: str, check: str, offer_link: bool,
+                     back_url: str) -> str:
+    """After an answer through a group link. Byte for byte the same whoever the email belongs to,
+    member or stranger, and whether or not the self-report applied (it does not even repeat the
+    email): the page must not tell who is in the group."""
+    offer = render("link_offer", check=check) if offer_link else Markup("")
+    content = render("self_report", answer=answer, link_offer=offer, title=b.title, back_url=back_url)
+    return _layout(ctx, title="Thank you", content=content, severity=b.severity, exercise=b.exercise)
+
+
+def link_sent_page(ctx: PageContext, b: BroadcastView, *, back_url: str) -> str:
+    """After "Email me my personal link": the same bytes for members and strangers."""
+    minutes = str(int(LINK_INTERVAL.total_seconds() // 60))
+    content = render("link_sent", minutes=minutes, title=b.title, back_url=back_url)
+    return _layout(ctx, title="Check your email", content=content, severity=b.severity, exercise=b.exercise)
 
 
 def error_page(ctx: PageContext, *, heading: str, text: str, back_url: str | None = None) -> str:

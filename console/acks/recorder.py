@@ -15,59 +15,35 @@ cannot sink the answers of others.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import queue
 import threading
-from dataclasses import dataclass
 from typing import Any, Protocol
 
-from console.acks.auditbatch import append_many
+from console.acks.answers import (
+    AUDIT_ACTION,
+    AnswerRequest,
+    LinkRequest,
+    Outcome,
+    Request,
+    write_requests,
+)
 from console.acks.errors import RecipientGone, RecorderUnavailable
-from console.acks.lookup import is_late
 from console.acks.rawdb import RawDialect
-from console.models import utcnow
 from console.storage import Database
 
 log = logging.getLogger("console.acks.recorder")
 
-AUDIT_ACTION = "ack.answer"
-
-
-@dataclass(frozen=True)
-class AnswerRequest:
-    """One answer as the web page posted it.
-
-    Args:
-        recipient_id: whose answer (the link's recipient, or found by email on a group link).
-        answer: one of the broadcast's options, already checked.
-        client: the client's address, for the audit log.
-        via: "link" (personal link) or "group link".
-    """
-
-    recipient_id: int
-    answer: str
-    client: str
-    via: str = "link"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What was recorded, once it is committed."""
-
-    recipient_id: int
-    broadcast_id: int
-    answer: str
-    previous: str | None
-    answered_at: dt.datetime
-    late: bool
-    audit_seq: int
+__all__ = ["AUDIT_ACTION", "AnswerRecorder", "AnswerRequest", "GroupCommitRecorder", "LinkRequest", "Outcome",
+           "PendingAnswer"]
 
 
 class AnswerRecorder(Protocol):
     """Anything that records an answer durably before returning (the benchmark swaps in a naive one)."""
 
-    def record(self, request: AnswerRequest, timeout: float = ...) -> Outcome: ...
+    def record(self, request: Request, timeout: float = ...) -> Outcome: ...
+
+    def barrier(self, timeout: float = ...) -> None: ...
 
     def start(self) -> None: ...
 
@@ -87,7 +63,7 @@ class PendingAnswer:
 
     __slots__ = ("_done", "_error", "_outcome", "abandoned", "request")
 
-    def __init__(self, request: AnswerRequest) -> None:
+    def __init__(self, request: Request | Probe | None) -> None:
         self.request = request
         self.abandoned = False  # the caller gave up waiting; the writer skips it if not yet taken
         self._outcome: Outcome | None = None
@@ -98,7 +74,7 @@ class PendingAnswer:
     def done(self) -> bool:
         return not self._done.locked()
 
-    def result(self, timeout: float | None = None) -> Outcome:
+    def result(self, timeout: float | None = None) -> Outcome | None:
         """Wait for the commit; raises what the writer reported, or RecorderUnavailable on timeout."""
         if not self._done.acquire(timeout=-1 if timeout is None else timeout):
             self.abandoned = True
@@ -106,7 +82,6 @@ class PendingAnswer:
         self._done.release()  # stays resolved for a second look
         if self._error is not None:
             raise self._error
-        assert self._outcome is not None
         return self._outcome
 
     def _resolve(self, outcome: Outcome | None = None, error: BaseException | None = None) -> None:
@@ -115,61 +90,13 @@ class PendingAnswer:
 
 
 _STOP = object()
-
-_CURRENT = ("SELECT r.id, r.broadcast_id, r.email, r.answer, b.kind, b.state, i.state "
-            "FROM recipients r JOIN broadcasts b ON b.id = r.broadcast_id JOIN incidents i ON i.id = b.incident_id "
-            "WHERE {ids} ORDER BY r.id")
-_SET_ANSWER = "UPDATE recipients SET answer = :a, answered_at = :t, answer_late = :l WHERE id = :id"
+_PROBE_SQL = 'UPDATE settings SET value = value WHERE "key" = :k'
 
 
-@dataclass(frozen=True)
-class _Current:
-    id: int
-    broadcast_id: int
-    email: str
-    answer: str | None
-    late: bool
+class Probe:
+    """A request that writes one row and commits: can answers be committed right now?"""
 
-
-def write_answers(cursor: Any, raw: RawDialect, requests: list[AnswerRequest]) -> list[Outcome | RecipientGone]:
-    """Record answers in the cursor's open write transaction, each with its audit entry.
-
-    Answers for the same recipient within one batch apply in order, each
-    audit entry naming the answer it replaced. On PostgreSQL the rows are
-    locked in id order before the audit lock is taken, so two servers never
-    wait on each other in a cycle.
-    """
-    where, params = raw.in_list("r.id", sorted({r.recipient_id for r in requests}))
-    sql = _CURRENT.format(ids=where) + (" FOR UPDATE OF r" if raw.postgresql else "")
-    cursor.execute(raw.sql(sql), params)
-    rows = {int(r[0]): _Current(int(r[0]), int(r[1]), r[2], r[3], is_late(r[5], r[6], r[4]))
-            for r in cursor.fetchall()}
-    current = {rid: row.answer for rid, row in rows.items()}
-    now = utcnow()
-    stamp = now.isoformat(timespec="microseconds")
-    plan: list[RecipientGone | tuple[AnswerRequest, _Current, str | None]] = []
-    for req in requests:
-        row = rows.get(req.recipient_id)
-        if row is None:
-            plan.append(RecipientGone(f"recipient {req.recipient_id} no longer exists"))
-            continue
-        previous, current[row.id] = current[row.id], req.answer
-        plan.append((req, row, previous))
-    done = [p for p in plan if not isinstance(p, RecipientGone)]
-    if not done:
-        return [p for p in plan if isinstance(p, RecipientGone)]
-    seqs = iter(append_many(cursor, raw, [
-        (row.email, AUDIT_ACTION, f"broadcast {row.broadcast_id}", {
-            "recipient": row.id, "email": row.email, "answer": req.answer, "previous": previous,
-            "time": stamp, "late": row.late, "client": req.client, "via": req.via,
-        }) for req, row, previous in done
-    ]))
-    at = raw.time_param(now)
-    cursor.executemany(raw.sql(_SET_ANSWER), [{"a": req.answer, "t": at, "l": row.late, "id": row.id}
-                                              for req, row, _previous in done])
-    return [p if isinstance(p, RecipientGone)
-            else Outcome(p[1].id, p[1].broadcast_id, p[0].answer, p[2], now, p[1].late, next(seqs))
-            for p in plan]
+    KEY = "ack.form_key"  # a row every database with an answer service has (console.acks.formcheck)
 
 
 class GroupCommitRecorder:
@@ -213,7 +140,8 @@ class GroupCommitRecorder:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def submit(self, request: AnswerRequest) -> PendingAnswer:
+    def submit(self, request: Request | Probe | None) -> PendingAnswer:
+        """Queue `request` (None: nothing, resolved when the next batch commits)."""
         pending = PendingAnswer(request)
         with self._lock:
             if not self._accepting:
@@ -221,14 +149,33 @@ class GroupCommitRecorder:
             self._queue.put(pending)
         return pending
 
-    def record(self, request: AnswerRequest, timeout: float = 30.0) -> Outcome:
-        """Record one answer; returns after it is committed.
+    def barrier(self, timeout: float = 30.0) -> None:
+        """Return once the writer committed its next batch.
+
+        The group page waits on this where an unknown email records nothing, so that an
+        answer for a stranger takes as long as one for a member (no timing oracle).
+        """
+        self.submit(None).result(timeout)
+
+    def probe(self, timeout: float = 5.0) -> None:
+        """Write and commit one row through the writer (for /healthz).
+
+        Raises:
+            RecorderUnavailable: the writer is stopped or the database refused the write
+                (full disk, read-only file, lost connection…).
+        """
+        self.submit(Probe()).result(timeout)
+
+    def record(self, request: Request, timeout: float = 30.0) -> Outcome:
+        """Record one answer (or link request); returns after it is committed.
 
         Raises:
             RecipientGone: the recipient was deleted meanwhile.
             RecorderUnavailable: stopped, timed out, or the database failed.
         """
-        return self.submit(request).result(timeout)
+        outcome = self.submit(request).result(timeout)
+        assert outcome is not None
+        return outcome
 
     def _run(self) -> None:
         stopping = False
@@ -275,23 +222,26 @@ class GroupCommitRecorder:
             batch[0]._resolve(error=RecorderUnavailable(f"the database failed: {exc.__class__.__name__}"))
             return
         self.batches += 1
-        self.answers += len(batch)
+        self.answers += sum(1 for p in batch if isinstance(p.request, AnswerRequest))
         for pending, result in zip(batch, results, strict=True):
             if isinstance(result, Exception):
                 pending._resolve(error=result)
             else:
                 pending._resolve(outcome=result)
 
-    def _transaction(self, requests: list[AnswerRequest]) -> list[Outcome | RecipientGone]:
+    def _transaction(self, requests: list[Request | Probe | None]) -> list[Outcome | RecipientGone | None]:
         """One write transaction on the writer's own connection (reopened after a failure)."""
         if self._conn is None:
             self._conn = self._raw.connect(read_only=False)
         cursor = self._conn.cursor()
         try:
             self._raw.begin_write(cursor)
-            results = write_answers(cursor, self._raw, requests)
+            real = [r for r in requests if isinstance(r, AnswerRequest | LinkRequest)]
+            done = iter(write_requests(cursor, self._raw, real) if real else [])
+            if any(isinstance(r, Probe) for r in requests):
+                cursor.execute(self._raw.sql(_PROBE_SQL), {"k": Probe.KEY})
             cursor.execute("COMMIT")
-            return results
+            return [next(done) if isinstance(r, AnswerRequest | LinkRequest) else None for r in requests]
         except BaseException:
             try:
                 cursor.execute("ROLLBACK")

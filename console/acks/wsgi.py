@@ -6,6 +6,14 @@ scanners open (and script-run) every link before the person does, so only a
 POST from the page's own form records an answer. Every response carries the
 same strict security headers; a bad or unknown token gets the same bare 404
 whatever the reason, and counts towards the client address's limit.
+
+Limits never stand between a person and their own link: an address blocked
+for spraying invalid tokens is refused only its invalid requests. What a valid
+token can be abused for is limited per token (a replay loop on a personal
+link) and, for group links (anyone with the link can type anyone's email), per
+link and per address. The group page answers byte for byte the same for a
+member's email and a stranger's, and takes as long (console.acks.answers has
+the rules that make its answers self-reports).
 """
 
 from __future__ import annotations
@@ -14,7 +22,10 @@ import json
 import logging
 import math
 import re
+import threading
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -30,17 +41,37 @@ from console.acks.http import (
     Response,
     StartResponse,
 )
-from console.acks.limits import FailureLimiter
-from console.acks.lookup import BroadcastView, Lookup
-from console.acks.recorder import AnswerRecorder, AnswerRequest, GroupCommitRecorder, Outcome
+from console.acks.limits import FailureLimiter, RequestLimiter, client_key
+from console.acks.lookup import BroadcastView, Lookup, RecipientView
+from console.acks.recorder import AnswerRecorder, AnswerRequest, GroupCommitRecorder, LinkRequest, Outcome
 from console.acks.tokens import hash_token, well_formed
 from console.settings import DEFINITIONS
 from console.storage import Database
+from console.vocabulary import AnswerSource
 
 log = logging.getLogger("console.acks")
 
 _ROUTE = re.compile(r"/([ag])/([^/]*)")
 _READ = ("GET", "HEAD")
+HEALTH_TTL = 2.0
+"""Seconds a /healthz result is reused: its write probe must not become a load of its own."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a valid token may be used for, per window (see the module docstring).
+
+    Args:
+        per_token: POSTs through one personal link.
+        per_group_link: POSTs through one group link, from everyone.
+        per_group_client: POSTs through one group link from one address (or IPv6 /64).
+        window: seconds the counts above are taken over.
+    """
+
+    per_token: int = 20
+    per_group_link: int = 1000
+    per_group_client: int = 60
+    window: float = 60.0
 
 
 class AckApp:
@@ -50,16 +81,23 @@ class AckApp:
         db: the database.
         recorder: the write path (default: a started GroupCommitRecorder).
         limiter: invalid-token limiting (default: 30 failures a minute blocks for 5 minutes).
+        limits: what a valid token may be used for per window (default: `Limits()`).
         lookup: the read path (default: Lookup over `db`).
         max_body: request bodies over this many bytes get 413.
         record_timeout: seconds a request waits for its answer to commit before 503.
     """
 
     def __init__(self, db: Database, *, recorder: AnswerRecorder | None = None,
-                 limiter: FailureLimiter | None = None, lookup: Lookup | None = None,
-                 max_body: int = MAX_BODY, record_timeout: float = 30.0) -> None:
+                 limiter: FailureLimiter | None = None, limits: Limits | None = None,
+                 lookup: Lookup | None = None, max_body: int = MAX_BODY, record_timeout: float = 30.0) -> None:
         self.lookup = lookup or Lookup(db)
         self.limiter = limiter or FailureLimiter()
+        self.limits = limits = limits or Limits()
+        self._per_token = RequestLimiter(limits.per_token, limits.window)
+        self._per_group_link = RequestLimiter(limits.per_group_link, limits.window)
+        self._per_group_client = RequestLimiter(limits.per_group_client, limits.window)
+        self._health_cache: tuple[float, Response] | None = None
+        self._health_lock = threading.Lock()
         self.form_check: FormCheck = load_form_check(db)
         self.max_body = max_body
         self.record_timeout = record_timeout
@@ -99,18 +137,11 @@ class AckApp:
         if req.method not in ("GET", "HEAD", "POST"):
             return self._page(req, 405, "Not allowed", "This page only opens in a browser.",
                               headers=(("Allow", "GET, HEAD, POST"),))
-        wait = self.limiter.retry_after(req.client)
-        if wait:
-            return self._page(req, 429, "Too many attempts", "Too many invalid links came from your network. "
-                              "Please wait a few minutes and open the link again.",
-                              headers=(("Retry-After", str(math.ceil(wait))),))
         try:
             if req.method == "POST" and (req.declared_length() or 0) > self.max_body:
                 raise BodyTooLarge
             kind, token = match.groups()
-            if not well_formed(token):
-                return self._invalid(req)
-            digest = hash_token(token)
+            digest = hash_token(token) if well_formed(token) else None
             return self._personal(req, digest) if kind == "a" else self._group(req, digest)
         except BodyTooLarge:
             return self._page(req, 413, "Too much data", "The request was larger than an answer can be.")
@@ -124,60 +155,107 @@ class AckApp:
                               "Please go back and press your answer again in a minute.", back=True,
                               headers=(("Retry-After", "30"),))
 
-    def _personal(self, req: Request, digest: str) -> Response:
-        recipient = self.lookup.recipient(digest)
+    def _personal(self, req: Request, digest: str | None) -> Response:
+        recipient = self.lookup.recipient(digest) if digest else None
         broadcast = self.lookup.broadcast(recipient.broadcast_id) if recipient else None
-        if recipient is None or broadcast is None:
+        if digest is None or recipient is None or broadcast is None:
             return self._invalid(req)
         if req.method in _READ:
             return Response(200, pages.answer_page(self._ctx(req), broadcast, check=self.form_check.value(digest),
                                                    current=recipient, ask_email=False).encode())
-        answer, _fields = self._answer(req, digest, broadcast)
-        outcome = self._record(AnswerRequest(recipient.id, answer, req.client, "link"))
+        wait = self._per_token.hit(digest)
+        if wait:
+            return self._too_many(req, wait, "This answer was sent many times in a short while. "
+                                             "Please wait a minute and press your answer again.")
+        fields = self._form(req, digest)
+        answer = self._option(fields, broadcast)
+        outcome = self._unchanged(recipient, answer) or self._record(
+            AnswerRequest(recipient.id, answer, req.client, AnswerSource.PERSONAL))
         return Response(200, pages.confirmation_page(self._ctx(req), broadcast, outcome, back_url=req.url).encode())
 
-    def _group(self, req: Request, digest: str) -> Response:
-        broadcast_id = self.lookup.group_broadcast(digest)
+    def _group(self, req: Request, digest: str | None) -> Response:
+        broadcast_id = self.lookup.group_broadcast(digest) if digest else None
         broadcast = self.lookup.broadcast(broadcast_id) if broadcast_id is not None else None
-        if broadcast is None:
+        if digest is None or broadcast is None:
             return self._invalid(req)
+        check = self.form_check.value(digest)
+        offer_link = self.lookup.email_channel() is not None
         if req.method in _READ:
-            return Response(200, pages.answer_page(self._ctx(req), broadcast, check=self.form_check.value(digest),
-                                                   current=None, ask_email=True).encode())
-        answer, fields = self._answer(req, digest, broadcast)
+            return Response(200, pages.answer_page(self._ctx(req), broadcast, check=check, current=None,
+                                                   ask_email=True, offer_link=offer_link).encode())
+        wait = self._per_group_client.hit(f"{client_key(req.client)} {digest}") or self._per_group_link.hit(digest)
+        if wait:
+            return self._too_many(req, wait, "Many answers came through this group link in a short while. "
+                                             "Please wait a minute, or answer through the personal link sent to you.")
+        fields = self._form(req, digest)
         email = fields.get("email", "").strip().lower()
         if not email or len(email) > 320 or "@" not in email:
             raise BadRequest("Please enter your work email address.")
         recipient = self.lookup.recipient_by_email(broadcast.id, email)
-        if recipient is None:
-            self.limiter.failure(req.client)
-            return self._page(req, 404, "Answer not recorded",
-                              "We could not record an answer for this address. Check that it is your work email "
-                              "address, or answer through the personal link sent to you.", back=True)
-        outcome = self._record(AnswerRequest(recipient.id, answer, req.client, "group link"))
-        return Response(200, pages.confirmation_page(self._ctx(req), broadcast, outcome, back_url=req.url,
-                                                     email=email).encode())
+        ctx = self._ctx(req)
+        if fields.get("action") == "send_link":
+            channel = self.lookup.email_channel()
+            if recipient is not None and channel is not None:
+                self._record(LinkRequest(recipient.id, channel, req.client))
+            else:
+                self.recorder.barrier(self.record_timeout)
+            return Response(200, pages.link_sent_page(ctx, broadcast, back_url=req.url).encode())
+        answer = self._option(fields, broadcast)
+        if recipient is not None:
+            self._record(AnswerRequest(recipient.id, answer, req.client, AnswerSource.GROUP))
+        else:
+            self.recorder.barrier(self.record_timeout)
+        return Response(200, pages.self_report_page(ctx, broadcast, answer=answer, check=check,
+                                                    offer_link=offer_link, back_url=req.url).encode())
 
-    def _answer(self, req: Request, digest: str, broadcast: BroadcastView) -> tuple[str, dict[str, str]]:
-        """The chosen option and the whole form, once the check field and the option are valid."""
+    def _form(self, req: Request, digest: str) -> dict[str, str]:
+        """The posted form, once its check field shows this service rendered it."""
         fields = req.form(self.max_body)
         if not self.form_check.matches(digest, fields.get("check")):
             raise BadRequest("This page is out of date. Please open the link again and choose your answer.")
+        return fields
+
+    @staticmethod
+    def _option(fields: dict[str, str], broadcast: BroadcastView) -> str:
         answer = fields.get("answer")
         if answer not in broadcast.options:
             raise BadRequest("Please choose one of the answers on the page.")
-        return answer, fields
+        return answer
 
-    def _record(self, request: AnswerRequest) -> Outcome:
+    @staticmethod
+    def _unchanged(recipient: RecipientView, answer: str) -> Outcome | None:
+        """The person's own answer given again: nothing to write (the writer would find the same)."""
+        if recipient.answer != answer or recipient.source is not AnswerSource.PERSONAL:
+            return None
+        return Outcome(recipient.id, recipient.broadcast_id, answer, answer, recipient.answered_at, False, None,
+                       changed=False, source=AnswerSource.PERSONAL)
+
+    def _record(self, request: AnswerRequest | LinkRequest) -> Outcome:
         outcome = self.recorder.record(request, self.record_timeout)
-        log.info("answer recorded: broadcast %d, recipient %d, %r (previously %r)%s, via %s, from %s",
-                 outcome.broadcast_id, outcome.recipient_id, outcome.answer, outcome.previous,
-                 ", LATE" if outcome.late else "", request.via, request.client)
+        if isinstance(request, LinkRequest):
+            log.info("personal link requested: broadcast %d, recipient %d%s, from %s", outcome.broadcast_id,
+                     outcome.recipient_id, "" if outcome.changed else " (sent recently: not again)", request.client)
+        elif outcome.changed:
+            log.info("answer recorded: broadcast %d, recipient %d, %r (previously %r)%s, via %s%s, from %s",
+                     outcome.broadcast_id, outcome.recipient_id, request.answer, outcome.previous,
+                     ", LATE" if outcome.late else "", request.via, "" if outcome.applied else " (kept as a "
+                     "self-report; the answer in force stays)", request.client)
         return outcome
 
     # --- the rest -----------------------------------------------------------------
 
     def _health(self) -> Response:
+        """Healthy only if answers can be committed right now: a read, and a write probe through the
+        writer (a full disk or a read-only database fails it). Reused for HEALTH_TTL seconds."""
+        with self._health_lock:
+            cached = self._health_cache
+            if cached is not None and time.monotonic() - cached[0] < HEALTH_TTL and self.recorder.alive:
+                return cached[1]
+            response = self._check_health()
+            self._health_cache = (time.monotonic(), response)
+            return response
+
+    def _check_health(self) -> Response:
         try:
             self.lookup.ping()
             database = "ok"
@@ -185,6 +263,12 @@ class AckApp:
             log.warning("health check: the database is unreachable: %s", exc.__class__.__name__)
             database = "unreachable"
         writer = "running" if self.recorder.alive else "stopped"
+        if writer == "running":
+            try:
+                self.recorder.probe(min(5.0, self.record_timeout))
+            except RecorderUnavailable as exc:
+                log.warning("health check: answers cannot be committed: %s", exc)
+                writer = "cannot commit"
         ok = database == "ok" and writer == "running"
         body = json.dumps({"status": "ok" if ok else "unavailable", "database": database, "writer": writer})
         return Response(200 if ok else 503, body.encode(), "application/json")
@@ -196,9 +280,17 @@ class AckApp:
                           headers=(("Allow", "GET, HEAD"),))
 
     def _invalid(self, req: Request) -> Response:
-        """Unknown or malformed token: counted, and the same bare 404 either way."""
+        """Unknown or malformed token: counted, and the same bare 404 either way (429 once the
+        address sent too many)."""
+        wait = self.limiter.retry_after(req.client)
+        if wait:
+            return self._too_many(req, wait, "Too many invalid links came from your network. "
+                                             "Please wait a few minutes and open the link again.")
         self.limiter.failure(req.client)
         return self._not_found(req)
+
+    def _too_many(self, req: Request, wait: float, text: str) -> Response:
+        return self._page(req, 429, "Too many attempts", text, headers=(("Retry-After", str(math.ceil(wait))),))
 
     def _not_found(self, req: Request) -> Response:
         return self._page(req, 404, "Link not found", "This link is not valid. If you copied it from a message, "

@@ -25,8 +25,11 @@ class Audience:
     """Who a broadcast reaches, and how.
 
     `people` maps contact id to (name, email, routes); `unreachable` lists who
-    has no address on any chosen personal channel (reported, never dropped
-    silently); `group_posts` lists (group id, channel id) for group channels.
+    has no address on any chosen personal channel and is in no group that gets
+    a group post (reported, never dropped silently); `group_posts` lists (group
+    id, channel id) for group channels. A member of a group that gets a post is
+    a recipient even without a personal route: the post's group link is how
+    they answer, so their answer must have a place to go.
     """
 
     people: dict[int, tuple[str, str, list[Route]]] = field(default_factory=dict)
@@ -57,6 +60,11 @@ def resolve(
         missing = sorted(set(contact_ids) - found)
         if missing:
             raise BroadcastError(f"--contact: no contact with id {', '.join(map(str, missing))}")
+    group_ids = {g.id for g in group_rows}
+    audience.group_posts = [(c.group_id, c.id) for c in channels if c.kind == "group" and c.group_id in group_ids]
+    posted = {gid for gid, _ in audience.group_posts}
+    via_post = set(session.scalars(
+        select(Membership.contact_id).where(Membership.group_id.in_(posted)))) if posted else set()
     columns = (Contact.id, Contact.name, Contact.email, Contact.phone, Contact.chat)
     for chunk in _chunks(sorted(ids)):
         for cid, name, email, phone, chat in session.execute(
@@ -64,12 +72,10 @@ def resolve(
             fields = {"email": email, "phone": phone, "chat": chat}
             routes = [Route(ch.id, fields[ch.address_field or "email"], ch.address_field or "email")
                       for ch in personal if fields[ch.address_field or "email"]]
-            if routes:
+            if routes or cid in via_post:
                 audience.people[cid] = (name, email, routes)
             else:
                 audience.unreachable.append({"contact": email, "why": _why(personal)})
-    group_ids = {g.id for g in group_rows}
-    audience.group_posts = [(c.group_id, c.id) for c in channels if c.kind == "group" and c.group_id in group_ids]
     if not audience.people and not audience.group_posts:
         raise BroadcastError("the audience is empty: no reachable contact and no group channel in the chosen groups")
     return audience

@@ -16,13 +16,12 @@ from console import audit
 from console.acks.tokens import new_token
 from console.broadcast.audience import Audience, resolve
 from console.broadcast.errors import BroadcastError, BroadcastNotFound
+from console.broadcast.options import DEFAULT_OPTIONS, PRESETS, SAFETY_CHECK, SAFETY_CHECK_HELP, clean_options
 from console.models import Broadcast, Contact, Delivery, GroupLink, Incident, Recipient, utcnow
 from console.storage.secrets import SecretBox
 
 SEVERITIES = ("info", "warning", "critical")
 KINDS = ("alert", "update", "all_clear")
-DEFAULT_OPTIONS = ("Acknowledge",)
-SAFETY_CHECK = ("I'm safe", "I need help")
 _CHUNK = 500
 
 
@@ -35,6 +34,8 @@ class BroadcastRequest:
     channels: list[str] | None = None  # names; None = every enabled channel
     severity: str = "info"
     options: list[str] = field(default_factory=lambda: list(DEFAULT_OPTIONS))
+    help_options: list[str] | None = None
+    """Options that mean "needs help"; None: the preset's flags when `options` is a preset, else none."""
     exercise: bool = False
     incident_id: int | None = None  # None opens a new incident
     kind: str = "alert"
@@ -66,18 +67,16 @@ def check_request(req: BroadcastRequest) -> BroadcastRequest:
         raise BroadcastError(f"--severity: {req.severity!r} is not one of {', '.join(SEVERITIES)}")
     if req.kind not in KINDS:
         raise BroadcastError(f"kind {req.kind!r} is not one of {', '.join(KINDS)}")
-    options = [" ".join(o.split()) for o in (req.options or DEFAULT_OPTIONS)]
-    if any(not o for o in options):
-        raise BroadcastError("--option: an answer option cannot be empty")
-    if any(len(o) > 60 for o in options):
-        raise BroadcastError("--option: an answer option is longer than 60 characters")
-    if len(set(options)) != len(options):
-        raise BroadcastError("--option: the same answer option is given twice")
+    helps = req.help_options
+    if helps is None:
+        preset = next((p for p in PRESETS.values() if p.options == tuple(req.options or DEFAULT_OPTIONS)), None)
+        helps = list(preset.help_options) if preset else []
+    options, helps = clean_options(req.options, helps)
     if not req.groups and not req.contact_ids:
         raise BroadcastError("--group: choose at least one group or contact")
     return BroadcastRequest(title=title, body=body, groups=list(dict.fromkeys(req.groups)),
                             contact_ids=list(dict.fromkeys(req.contact_ids)), channels=req.channels,
-                            severity=req.severity, options=options, exercise=req.exercise,
+                            severity=req.severity, options=options, help_options=helps, exercise=req.exercise,
                             incident_id=req.incident_id, kind=req.kind)
 
 
@@ -88,7 +87,8 @@ def create_broadcast(session: Session, box: SecretBox, req: BroadcastRequest, ac
     incident = _incident(session, req)
     broadcast = Broadcast(
         incident_id=incident.id, kind=req.kind, title=req.title, body=req.body, severity=req.severity,
-        options=req.options, exercise=req.exercise, state="sending", sender=actor,
+        options=req.options, help_options=req.help_options or [], exercise=req.exercise, state="sending",
+        sender=actor,
         audience={"groups": req.groups, "contacts": req.contact_ids},
         channel_ids=sorted({r.channel_id for _, _, rs in audience.people.values() for r in rs}
                            | {c for _, c in audience.group_posts}),
@@ -99,8 +99,8 @@ def create_broadcast(session: Session, box: SecretBox, req: BroadcastRequest, ac
     deliveries = _write_outbox(session, box, broadcast.id, audience)
     audit.append(session, actor, f"broadcast.{req.kind}", f"broadcast {broadcast.id}", {
         "incident": incident.id, "title": req.title, "severity": req.severity, "options": req.options,
-        "exercise": req.exercise, "groups": req.groups, "contacts": req.contact_ids,
-        "channels": broadcast.channel_ids, "recipients": len(audience.people), "deliveries": deliveries,
+        "help_options": req.help_options or [], "exercise": req.exercise, "groups": req.groups,
+        "contacts": req.contact_ids,        "channels": broadcast.channel_ids, "recipients": len(audience.people), "deliveries": deliveries,
         "unreachable": [u["contact"] for u in audience.unreachable],
     })
     return SendResult(broadcast.id, incident.id, len(audience.people), deliveries, audience.unreachable)
@@ -177,5 +177,5 @@ def existing_broadcast(session: Session, broadcast_id: int) -> Broadcast:
     return found
 
 
-__all__ = ["SAFETY_CHECK", "BroadcastRequest", "SendResult", "check_request", "create_broadcast",
+__all__ = ["DEFAULT_OPTIONS", "SAFETY_CHECK", "SAFETY_CHECK_HELP", "BroadcastRequest", "SendResult", "check_request", "create_broadcast",
            "existing_broadcast"]
