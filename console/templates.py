@@ -16,21 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console import audit
-from console.broadcast.send import DEFAULT_OPTIONS, SAFETY_CHECK, SEVERITIES
+from console.broadcast.errors import BroadcastError
+from console.broadcast.options import DEFAULT_OPTIONS, PRESETS, preset_of
+from console.broadcast.options import clean_options as clean_broadcast_options
+from console.broadcast.send import SEVERITIES
 from console.errors import UserError
 from console.models import Template
 
-PRESETS: dict[str, tuple[str, ...]] = {"acknowledge": DEFAULT_OPTIONS, "safety_check": SAFETY_CHECK}
-"""Answer option sets offered by the editors: plain acknowledgement, and the safety check."""
-
-
-def preset_of(options: Sequence[str]) -> str:
-    """The key of the preset these answers are, or "custom"."""
-    return next((key for key, preset in PRESETS.items() if preset == tuple(options)), "custom")
+__all__ = ["PRESETS", "TemplateError", "TemplateRow", "clean_options", "delete_template", "get_template",
+           "list_templates", "preset_of", "save_template"]
 
 MAX_TITLE = 300
-MAX_OPTION = 60
-MAX_OPTIONS = 6
 
 
 class TemplateError(UserError):
@@ -45,14 +41,16 @@ class TemplateRow:
     body: str
     severity: str
     options: tuple[str, ...]
+    help_options: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "title": self.title, "body": self.body,
-                "severity": self.severity, "options": list(self.options)}
+                "severity": self.severity, "options": list(self.options), "help_options": list(self.help_options)}
 
 
 def _row(t: Template) -> TemplateRow:
-    return TemplateRow(t.id, t.name, t.title, t.body, t.severity, tuple(t.options or DEFAULT_OPTIONS))
+    return TemplateRow(t.id, t.name, t.title, t.body, t.severity, tuple(t.options or DEFAULT_OPTIONS),
+                       tuple(t.help_options or ()))
 
 
 def list_templates(session: Session) -> list[TemplateRow]:
@@ -66,23 +64,26 @@ def get_template(session: Session, template_id: int) -> TemplateRow:
     return _row(found)
 
 
-def clean_options(options: list[str] | tuple[str, ...] | None) -> list[str]:
-    """Collapse spaces, drop blank lines; at least one option, none repeated or too long."""
-    cleaned = [" ".join(o.split()) for o in (options or ())]
-    cleaned = [o for o in cleaned if o] or list(DEFAULT_OPTIONS)
-    for option in cleaned:
-        if len(option) > MAX_OPTION:
-            raise TemplateError(f"options: {option[:20]!r}… is longer than {MAX_OPTION} characters")
-    if len(set(cleaned)) != len(cleaned):
-        raise TemplateError("options: the same answer option is given twice")
-    if len(cleaned) > MAX_OPTIONS:
-        raise TemplateError(f"options: at most {MAX_OPTIONS} answer options")
-    return cleaned
+def clean_options(options: Sequence[str] | None,
+                  help_options: Sequence[str] | None = None) -> tuple[list[str], list[str]]:
+    """Blank lines dropped, then the checks of a broadcast's options (a template must be sendable).
+
+    `help_options` None: the preset's "needs help" flags when the options are a preset, else none.
+    """
+    cleaned = [o for o in (" ".join(o.split()) for o in (options or ())) if o] or list(DEFAULT_OPTIONS)
+    if help_options is None:
+        preset = next((p for p in PRESETS.values() if p.options == tuple(cleaned)), None)
+        help_options = preset.help_options if preset else ()
+    try:
+        return clean_broadcast_options(cleaned, help_options, field="options")
+    except BroadcastError as exc:
+        raise TemplateError(str(exc).replace("--help-option", "needs help")) from None
 
 
 def save_template(
     session: Session, actor: str, *, title: str, body: str, severity: str = "info",
-    options: list[str] | tuple[str, ...] | None = None, name: str | None = None, template_id: int | None = None,
+    options: Sequence[str] | None = None, help_options: Sequence[str] | None = None, name: str | None = None,
+    template_id: int | None = None,
 ) -> TemplateRow:
     """Create (template_id None) or edit a template; the name defaults to the title."""
     clean_title = " ".join(title.split())
@@ -98,7 +99,7 @@ def save_template(
         raise TemplateError(f"severity: {severity!r} is not one of {', '.join(SEVERITIES)}")
     if len(clean_name) > 200:
         raise TemplateError("name: longer than 200 characters")
-    clean_opts = clean_options(options)
+    clean_opts, clean_helps = clean_options(options, help_options)
     clash = session.scalar(select(Template.id).where(Template.name == clean_name))
     if clash is not None and clash != template_id:
         raise TemplateError(f"name: a template named {clean_name!r} already exists")
@@ -112,7 +113,7 @@ def save_template(
             raise TemplateError(f"no template with id {template_id}")
         template, action = found, "templates.edit"
     template.name, template.title, template.body = clean_name, clean_title, clean_body
-    template.severity, template.options = severity, clean_opts
+    template.severity, template.options, template.help_options = severity, clean_opts, clean_helps
     session.flush()
     row = _row(template)
     audit.append(session, actor, action, clean_name, row.as_json())

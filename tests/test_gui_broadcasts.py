@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from console.broadcast.outbox import cancel
 from console.broadcast.reminders import remind
+from console.acks.recorder import AnswerRequest, GroupCommitRecorder
 from console.broadcast.send import SAFETY_CHECK, BroadcastRequest, create_broadcast
 from console.gui.bridge import Bridge
 from console.gui.tasks import TaskRunner
@@ -65,13 +66,17 @@ def deliver(db: Database, broadcast_id: int, sent: int, failed: int = 0) -> None
 
 
 def answer(db: Database, broadcast_id: int, answers: dict[int, str]) -> None:
-    """Record answers by position among the recipients, as the acknowledgement service would."""
-    with db.write() as session:
+    """Record answers by position among the recipients, through the acknowledgement service's writer."""
+    with db.read() as session:
         ids = list(session.scalars(select(Recipient.id).where(Recipient.broadcast_id == broadcast_id)
                                    .order_by(Recipient.id)))
+    recorder = GroupCommitRecorder(db)
+    recorder.start()
+    try:
         for position, text in answers.items():
-            session.execute(update(Recipient).where(Recipient.id == ids[position])
-                            .values(answer=text, answered_at=utcnow()))
+            recorder.record(AnswerRequest(ids[position], text, "192.0.2.1"))
+    finally:
+        recorder.stop()
 
 
 @pytest.fixture

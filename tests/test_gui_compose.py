@@ -80,7 +80,7 @@ def test_request_follows_the_form(qtbot, compose: ComposeView, db: Database) -> 
     assert compose.request() == BroadcastRequest(
         title="Fire alarm in building A", body="Leave by the **nearest** exit.", groups=["London"],
         contact_ids=[someone], channels=["Corp mail"], severity="critical", options=["I'm safe", "I need help"],
-        exercise=True)
+        help_options=["I need help"], exercise=True)
     assert compose.exercise_banner.isVisibleTo(compose)
 
     compose.options_edit.setText("Acknowledge")
@@ -171,3 +171,18 @@ def test_bad_input_is_reported_not_sent(qtbot, compose: ComposeView) -> None:  #
         compose.send()
     assert "channel" in failed.args[0]
     assert compose.banner.tone == "error"
+
+
+def test_custom_answers_get_the_needs_help_flag_the_officer_chooses(qtbot, compose: ComposeView) -> None:  # type: ignore[no-untyped-def]
+    compose.options_edit.setText("Upstairs; Trapped; Away")
+    compose.options_edit.textEdited.emit(compose.options_edit.text())
+    box = compose.message.help_box
+    assert [box.itemData(i) for i in range(box.count())] == [None, "Upstairs", "Trapped", "Away"]
+    assert compose.message.help_options() == []
+    box.setCurrentIndex(box.findData("Trapped"))
+    box.activated.emit(box.currentIndex())
+    assert compose.preset_box.currentData() == "custom"
+    compose.options_edit.setText("Upstairs; Trapped")  # the choice survives editing the other options
+    compose.options_edit.textEdited.emit(compose.options_edit.text())
+    assert compose.message.help_options() == ["Trapped"]
+    assert compose.request().help_options == ["Trapped"]

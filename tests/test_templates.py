@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -36,16 +37,18 @@ def _actions(db: Database) -> list[tuple[str, str]]:
 def test_create_edit_delete_is_audited(db: Database) -> None:
     with db.write() as s:
         row = save_template(s, "ops", title="Fire  alarm", body="Leave the building now.\n", severity="critical",
-                            options=list(PRESETS["safety_check"]))
+                            options=list(PRESETS["safety_check"].options))
     assert (row.name, row.title, row.body, row.severity) == ("Fire alarm", "Fire alarm",
                                                              "Leave the building now.", "critical")
     assert row.options == ("I'm safe", "I need help")
+    assert row.help_options == ("I need help",)  # the preset's flag, stored with the options
 
     with db.write() as s:
         edited = save_template(s, "ops", name="Fire (site)", title="Fire alarm", body="Evacuate.",
                                severity="warning", options=["  Acknowledge  ", ""], template_id=row.id)
     assert edited.id == row.id
     assert (edited.name, edited.severity, edited.options) == ("Fire (site)", "warning", ("Acknowledge",))
+    assert edited.help_options == ()
     with db.read() as s:
         assert [t.name for t in list_templates(s)] == ["Fire (site)"]
         assert get_template(s, row.id).body == "Evacuate."
@@ -93,3 +96,24 @@ def test_duplicate_name_and_unknown_ids(db: Database) -> None:
             save_template(s, "ops", title="t", body="b", template_id=999)
     with db.read() as s:
         assert [t.name for t in list_templates(s)] == ["Outage", "Storm"]
+
+
+def test_custom_options_carry_the_needs_help_flag_the_officer_chose(db: Database) -> None:
+    with db.write() as s:
+        row = save_template(s, "ops", title="Flood", body="Move upstairs.",
+                            options=["Upstairs", "Trapped", "Not in the building"], help_options=["Trapped"])
+    assert row.help_options == ("Trapped",)
+    with db.read() as s:
+        assert get_template(s, row.id).help_options == ("Trapped",)
+        assert json.loads(s.scalars(select(AuditEntry.details).order_by(AuditEntry.seq.desc())).first() or "{}")[
+            "help_options"] == ["Trapped"]
+
+
+@pytest.mark.parametrize(("options", "helps", "words"), [
+    (["Safe", "Trapped"], ["Lost"], "is not one of the answer options"),
+    (["Trapped"], ["Trapped"], "at least one answer must not mean"),
+])
+def test_a_needs_help_flag_must_name_one_of_the_options(db: Database, options: list[str], helps: list[str],
+                                                        words: str) -> None:
+    with db.write() as s, pytest.raises(TemplateError, match=words):
+        save_template(s, "ops", title="Flood", body="Move upstairs.", options=options, help_options=helps)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from PySide6.QtCharts import QChart, QChartView, QDateTimeAxis, QLineSeries, QValueAxis
 from PySide6.QtCore import QDateTime, QPointF, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from console.gui.views.broadcast_data import NEEDS_HELP
 
 
 class AnswersChart(QWidget):
@@ -52,9 +52,11 @@ class AnswersChart(QWidget):
         self._shown = ()
 
     def show_series(self, start: dt.datetime, end: dt.datetime, series: dict[str, list[tuple[float, int]]],
-                    people: int) -> None:
-        """Replace the lines (only what changed) and fit the axes to the broadcast's time and size."""
-        key = (start, end, people, tuple((n, len(p), p[-1] if p else None) for n, p in series.items()))
+                    people: int, alarm: Collection[str] = ()) -> None:
+        """Replace the lines (only what changed) and fit the axes to the broadcast's time and size;
+        the `alarm` answers (those that mean "needs help") are drawn red."""
+        key = (start, end, people, tuple(sorted(alarm)),
+               tuple((n, len(p), p[-1] if p else None) for n, p in series.items()))
         if key == self._shown:
             return
         self._shown = key
@@ -68,7 +70,7 @@ class AnswersChart(QWidget):
                 self.chart.addSeries(line)
                 line.attachAxis(self.x_axis)
                 line.attachAxis(self.y_axis)
-                if name == NEEDS_HELP:
+                if name in alarm:
                     pen = line.pen()
                     pen.setColor(Qt.GlobalColor.red)
                     line.setPen(pen)

@@ -27,7 +27,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QTableView, QWidget
 
-from console.gui.views.broadcast_data import NEEDS_HELP, RecipientRow
+from console.gui.views.broadcast_data import RecipientRow
 
 FILTER_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -89,7 +89,7 @@ class SortedRows(NamedTuple):
 
 
 def filter_tags(row: RecipientRow) -> str:
-    answer = "noanswer" if not row.answer else ("needshelp" if row.answer == NEEDS_HELP else "answered")
+    answer = "noanswer" if not row.answer else ("needshelp" if row.needs_help else "answered")
     return f"{answer} {row.state or 'none'}"
 
 
@@ -114,6 +114,7 @@ class RecipientsModel(QAbstractTableModel):
         self._states = {"sent": self.tr("sent"), "sending": self.tr("sending"), "pending": self.tr("pending"),
                         "retrying": self.tr("retrying"), "failed": self.tr("failed"),
                         "cancelled": self.tr("cancelled"), "": self.tr("group post only")}
+        self._self_report = self.tr("%1 (self-report)")
 
     # -- Qt model interface ------------------------------------------------------------
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
@@ -161,7 +162,7 @@ class RecipientsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and col == self.ERROR and row.error:
             return row.error
         if role == Qt.ItemDataRole.ForegroundRole and (
-                (col == self.STATE and row.state == "failed") or (col == self.ANSWER and row.answer == NEEDS_HELP)):
+                (col == self.STATE and row.state == "failed") or (col == self.ANSWER and row.needs_help)):
             return _WARN
         if role == ID_ROLE:
             return row.id
@@ -177,7 +178,7 @@ class RecipientsModel(QAbstractTableModel):
         if col == self.ERROR:
             return row.error
         if col == self.ANSWER:
-            return row.answer
+            return self._self_report.replace("%1", row.answer) if row.self_report else row.answer
         return _when(row.answered_at)
 
     # -- sorting (of the list itself) ----------------------------------------------------

@@ -331,7 +331,8 @@ class BroadcastsView(QWidget):
             self._since_full.start()
         self._fingerprint = read.detail.fingerprint
         self.status = read.detail.status
-        self.chart.show_series(read.detail.start, read.detail.end, read.detail.series, read.detail.status.recipients)
+        self.chart.show_series(read.detail.start, read.detail.end, read.detail.series, read.detail.status.recipients,
+                               read.detail.status.help_options)
         self._show_status()
         self.error_label.hide()
         self.detail_applied.emit(read.broadcast_id)

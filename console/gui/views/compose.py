@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.broadcast.errors import BroadcastError
+from console.broadcast.options import PRESETS
 from console.broadcast.send import (
     DEFAULT_OPTIONS,
     BroadcastRequest,
@@ -49,7 +50,7 @@ from console.gui.views.broadcast_preview import PreviewPane
 from console.gui.views.compose_message import MessageForm
 from console.gui.widgets import Banner
 from console.storage import Database
-from console.templates import PRESETS, TemplateRow
+from console.templates import TemplateRow
 
 log = logging.getLogger("console.gui.compose")
 
@@ -201,7 +202,8 @@ class ComposeView(QWidget):
 
     def use_safety_check(self) -> None:
         """Answers "I'm safe" / "I need help"."""
-        self.message.set_options(PRESETS["safety_check"])
+        preset = PRESETS["safety_check"]
+        self.message.set_options(preset.options, preset.help_options)
 
     # -- audience --------------------------------------------------------------------------
     def select(self, *, groups: list[str] | None = None, contacts: list[int] | None = None,
@@ -274,7 +276,8 @@ class ComposeView(QWidget):
         return BroadcastRequest(
             title=form.title(), body=form.body(), groups=self.groups.checked(),
             contact_ids=self.contacts.checked(), channels=self.channels.checked(),
-            severity=form.severity(), options=form.options() or list(DEFAULT_OPTIONS), exercise=form.exercise())
+            severity=form.severity(), options=form.options() or list(DEFAULT_OPTIONS),
+            help_options=form.help_options(), exercise=form.exercise())
 
     def send(self) -> None:
         """Check the form, count the audience afresh, ask, then write the broadcast in a worker."""

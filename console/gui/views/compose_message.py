@@ -16,8 +16,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.broadcast.options import PRESETS, preset_of
 from console.broadcast.send import DEFAULT_OPTIONS, SEVERITIES
-from console.templates import PRESETS, TemplateRow, preset_of
+from console.gui.views.help_option import HelpOptionBox
+from console.templates import TemplateRow
 
 
 class MessageForm(QWidget):
@@ -52,6 +54,9 @@ class MessageForm(QWidget):
         self.options_edit = QLineEdit("; ".join(DEFAULT_OPTIONS))
         self.options_edit.setToolTip(self.tr("Answer options, separated by ';'"))
         self.options_edit.textEdited.connect(self._options_edited)
+        self.help_box = HelpOptionBox()
+        self.help_box.set_options(DEFAULT_OPTIONS, [])
+        self.help_box.activated.connect(lambda _i: self._options_edited())
         self.exercise_box = QCheckBox(self.tr("Exercise (a drill: labelled [EXERCISE] everywhere)"))
         self.exercise_banner = QLabel(self.tr("EXERCISE — every channel labels this message as a drill."))
         self.exercise_banner.setObjectName("exerciseBanner")
@@ -64,6 +69,7 @@ class MessageForm(QWidget):
         form.addRow(self.tr("Severity"), self.severity_box)
         form.addRow(self.tr("Answers"), self.preset_box)
         form.addRow("", self.options_edit)
+        form.addRow(self.tr("Needs help"), self.help_box)
         form.addRow("", self.exercise_box)
         box = QVBoxLayout(self)
         box.addWidget(self.exercise_banner)
@@ -101,20 +107,27 @@ class MessageForm(QWidget):
         self.title_edit.setText(template.title)
         self.body_edit.setPlainText(template.body)
         self.severity_box.setCurrentIndex(max(self.severity_box.findData(template.severity), 0))
-        self.set_options(template.options)
+        self.set_options(template.options, template.help_options)
 
     # -- options ---------------------------------------------------------------------------
     def options(self) -> list[str]:
         return [o.strip() for o in self.options_edit.text().split(";") if o.strip()]
 
-    def set_options(self, options: Sequence[str]) -> None:
+    def help_options(self) -> list[str]:
+        """The options that mean "needs help" (chosen in the box below the options)."""
+        return [h for h in self.help_box.help_options() if h in self.options()]
+
+    def set_options(self, options: Sequence[str], help_options: Sequence[str] = ()) -> None:
         self.options_edit.setText("; ".join(options))
+        self.help_box.set_options(self.options(), help_options)
         self._options_edited()
 
     def _apply_preset(self) -> None:
-        preset = self.preset_box.currentData()
-        if preset in PRESETS:
-            self.options_edit.setText("; ".join(PRESETS[preset]))
+        preset = PRESETS.get(self.preset_box.currentData())
+        if preset is not None:
+            self.options_edit.setText("; ".join(preset.options))
+            self.help_box.set_options(preset.options, preset.help_options)
 
     def _options_edited(self) -> None:
-        self.preset_box.setCurrentIndex(self.preset_box.findData(preset_of(self.options())))
+        self.help_box.set_options(self.options())
+        self.preset_box.setCurrentIndex(self.preset_box.findData(preset_of(self.options(), self.help_options())))

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.broadcast.options import PRESETS, preset_of
 from console.broadcast.send import SEVERITIES
 from console.gui import resources
 from console.gui.bridge import Bridge
@@ -36,13 +37,12 @@ from console.gui.widgets import (
     setup_table,
     toolbar_row,
 )
+from console.gui.views.help_option import HelpOptionBox
 from console.storage import Database
 from console.templates import (
-    PRESETS,
     TemplateRow,
     delete_template,
     list_templates,
-    preset_of,
     save_template,
 )
 
@@ -130,12 +130,14 @@ class TemplatesView(QWidget):
         self.options.setPlaceholderText(self.tr("One answer per line"))
         self.options.setMinimumHeight(56)
         self.options.setMaximumHeight(96)
+        self.help_box = HelpOptionBox()
         form.addRow(self.tr("Name"), self.name)
         form.addRow(self.tr("Title"), self.title)
         form.addRow(self.tr("Severity"), self.severity)
         form.addRow(self.tr("Message"), self.body)
         form.addRow(self.tr("Answers"), self.preset)
         form.addRow("", self.options)
+        form.addRow(self.tr("Needs help"), self.help_box)
         form_box.addLayout(form, 1)
         buttons = QHBoxLayout()
         self.delete_button = QPushButton(resources.icon("remove"), self.tr("Delete"))
@@ -162,6 +164,7 @@ class TemplatesView(QWidget):
         self.delete_button.clicked.connect(self.delete_current)
         self.preset.activated.connect(self._preset_chosen)
         self.options.textChanged.connect(self._options_typed)
+        self.help_box.activated.connect(lambda _i: self._options_typed())
         self.filter.filter_changed.connect(self.proxy.set_text)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
 
@@ -215,7 +218,7 @@ class TemplatesView(QWidget):
             edit.clear()
         self.body.clear()
         self.severity.setCurrentIndex(0)
-        self._set_options(PRESETS["acknowledge"])
+        self._set_options(PRESETS["acknowledge"].options)
         self.delete_button.setEnabled(False)
         self.banner.clear_message()
         self.title.setFocus()
@@ -227,39 +230,47 @@ class TemplatesView(QWidget):
         self.title.setText(row.title)
         self.body.setPlainText(row.body)
         self.severity.setCurrentIndex(self.severity.findData(row.severity))
-        self._set_options(row.options)
+        self._set_options(row.options, row.help_options)
         self.delete_button.setEnabled(True)
         self.banner.clear_message()
 
-    def _set_options(self, options: tuple[str, ...]) -> None:
+    def _set_options(self, options: tuple[str, ...], help_options: tuple[str, ...] = ()) -> None:
         self.options.blockSignals(True)
         self.options.setPlainText("\n".join(options))
         self.options.blockSignals(False)
+        self.help_box.set_options(self._typed(), help_options)
         self._options_typed()
 
     def _preset_chosen(self) -> None:
-        key = str(self.preset.currentData())
-        if key in PRESETS:
-            self._set_options(PRESETS[key])
+        preset = PRESETS.get(str(self.preset.currentData()))
+        if preset is not None:
+            self._set_options(preset.options, preset.help_options)
+
+    def _typed(self) -> list[str]:
+        return [line.strip() for line in self.options.toPlainText().splitlines() if line.strip()]
 
     def _options_typed(self) -> None:
-        current = [line.strip() for line in self.options.toPlainText().splitlines() if line.strip()]
-        self.preset.setCurrentIndex(self.preset.findData(preset_of(current)))
+        self.help_box.set_options(self._typed())
+        self.preset.setCurrentIndex(self.preset.findData(preset_of(self._typed(), self.current_help_options())))
 
     def current_options(self) -> list[str]:
         return self.options.toPlainText().splitlines()
+
+    def current_help_options(self) -> list[str]:
+        return [h for h in self.help_box.help_options() if h in self._typed()]
 
     # -- save / delete ------------------------------------------------------------------
     def save(self) -> None:
         name, title, body = self.name.text(), self.title.text(), self.body.toPlainText()
         severity, options = str(self.severity.currentData()), self.current_options()
+        help_options = self.current_help_options()
         template_id = self._editing
         self.save_button.setEnabled(False)
 
         def work() -> TemplateRow:
             with self.db.write() as session:
                 return save_template(session, self.actor, name=name, title=title, body=body, severity=severity,
-                                     options=options, template_id=template_id)
+                                     options=options, help_options=help_options, template_id=template_id)
 
         def done(row: TemplateRow) -> None:
             self.save_button.setEnabled(True)
