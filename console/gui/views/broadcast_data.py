@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from console.broadcast.status import BroadcastStatus, broadcast_status
 from console.models import Broadcast, Channel, Delivery, Incident, Recipient
 from console.storage import Database
+from console.vocabulary import AnswerSource
 
-NEEDS_HELP = "I need help"
 SERIES_POINTS = 240
 """At most this many points per answer line: the chart stays cheap at 10,000 answers."""
 
@@ -54,6 +54,8 @@ class RecipientRow(NamedTuple):
     error: str
     answer: str
     answered_at: dt.datetime | None
+    needs_help: bool = False  # the answer in force is one of the broadcast's help options
+    self_report: bool = False  # ... and it came through a group link (console.vocabulary.AnswerSource)
 
 
 @dataclass(frozen=True)
@@ -91,11 +93,13 @@ def load_tree(db: Database) -> tuple[IncidentNode, ...]:
                    Broadcast.exercise, Broadcast.severity, Broadcast.created_at).order_by(Broadcast.id)).all()
         open_ids = set(session.scalars(
             select(Delivery.broadcast_id).where(Delivery.state.in_(("pending", "sending"))).distinct()))
+        failed_ids = set(session.scalars(
+            select(Delivery.broadcast_id).where(Delivery.state == "failed").distinct()))
     children: dict[int, list[BroadcastNode]] = {}
     for r in rows:
         state = r.state
-        if state == "sending" and r.id not in open_ids:
-            state = "sent"  # the dispatcher marks it in its next batch; show what is true now
+        if state == "sending" and r.id not in open_ids:  # the dispatcher marks it in its next batch
+            state = "failed" if r.id in failed_ids else "sent"  # show what is true now
         children.setdefault(r.incident_id, []).append(BroadcastNode(
             r.id, r.incident_id, r.kind, r.title, state, bool(r.exercise), r.severity, _utc(r.created_at)))
     return tuple(IncidentNode(i.id, i.title, i.state, bool(i.exercise), _utc(i.opened_at),
@@ -182,13 +186,14 @@ def load_recipients(db: Database, broadcast_id: int) -> tuple[list[RecipientRow]
         mark = _change_mark(session, broadcast_id)  # first: what changes after it is read next time
         seen = {did: changed for did, _rid, changed in _fetch(session, _stamps(broadcast_id, None))}
         people = _fetch(session, select(Recipient.id, Recipient.name, Recipient.email, Recipient.answer,
-                                        Recipient.answered_at)
+                                        Recipient.answered_at, Recipient.needs_help, Recipient.answer_source)
                         .where(Recipient.broadcast_id == broadcast_id).order_by(Recipient.id))
         states = _states(session, broadcast_id, None)
         errors = _errors(session, broadcast_id, None)
     rows = [RecipientRow(rid, name, email, _state(states.get(rid)), errors.get(rid) or "", answer or "",
-                         _utc(answered_at) if answered_at else None)
-            for rid, name, email, answer, answered_at in people]
+                         _utc(answered_at) if answered_at else None, bool(needs_help),
+                         source == AnswerSource.GROUP)
+            for rid, name, email, answer, answered_at, needs_help, source in people]
     answered = [r.answered_at for r in rows if r.answered_at is not None]
     return rows, Watermark(mark, max(answered) if answered else None, seen)
 
@@ -213,7 +218,8 @@ def load_changes(db: Database, broadcast_id: int, mark: Watermark,
             states.update(_states(session, broadcast_id, chunk))
             errors.update(_errors(session, broadcast_id, chunk))
         answers = session.execute(
-            select(Recipient.id, Recipient.answer, Recipient.answered_at)
+            select(Recipient.id, Recipient.answer, Recipient.answered_at, Recipient.needs_help,
+                   Recipient.answer_source)
             .where(Recipient.broadcast_id == broadcast_id, Recipient.answered_at.is_not(None),
                    *([Recipient.answered_at >= mark.answered_at] if mark.answered_at else []))).all()
     fresh: dict[int, RecipientRow] = {}
@@ -222,11 +228,12 @@ def load_changes(db: Database, broadcast_id: int, mark: Watermark,
         if row is not None:
             fresh[rid] = row._replace(state=_state(states.get(rid)), error=errors.get(rid) or "")
     latest = mark.answered_at
-    for rid, answer, answered_at in answers:
+    for rid, answer, answered_at, needs_help, source in answers:
         row = fresh.get(rid) or known.get(rid)
         if row is not None and answered_at is not None:
             when = _utc(answered_at)
-            fresh[rid] = row._replace(answer=answer or "", answered_at=when)
+            fresh[rid] = row._replace(answer=answer or "", answered_at=when, needs_help=bool(needs_help),
+                                      self_report=source == AnswerSource.GROUP)
             latest = when if latest is None else max(latest, when)
     changed = [row for rid, row in fresh.items() if known.get(rid) != row]
     return changed, Watermark(next_change or mark.changed_at, latest, seen)
