@@ -110,6 +110,25 @@ def test_concurrent_writers_keep_one_linear_chain(db_url: str) -> None:
     db.dispose()
 
 
+# What an auditor does with each CSV cell before hashing (console/audit/export.py's docstring).
+_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _read_cell(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell.lstrip("'").startswith(_TRIGGERS) else cell
+
+
+def _read_csv_export(data: bytes) -> list[dict]:
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    for row in rows:
+        for key, cell in row.items():
+            row[key] = _read_cell(cell)
+        row["seq"] = int(row["seq"])
+        row["details"] = json.loads(row["details"])
+    return rows
+
+
 def _recompute(entries: list[dict]) -> bool:
     prev = "0" * 64
     for e in entries:
@@ -132,14 +151,58 @@ def test_exports_reverify_outside_the_app(cli, db_url: str, tmp_path: Path) -> N
     target = tmp_path / "audit.csv"
     out = cli("audit", "export", "--format", "csv", "--out", str(target), db=db_url)
     assert out.returncode == 0, out.stderr
-    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
-    for row in rows:
-        row["seq"] = int(row["seq"])  # type: ignore[assignment]
-        row["details"] = json.loads(row["details"])  # type: ignore[assignment]
-    assert _recompute(rows)  # type: ignore[arg-type]
+    assert _recompute(_read_csv_export(target.read_bytes()))
+
+
+# Formula starters, the same behind quotes (so a neutralised cell can be told from a quoted value),
+# control and bidi characters, and harmless quotes.
+HOSTILE = [
+    '=HYPERLINK("http://evil.example","click")', "+1+1", "-2+3", "@SUM(A1:A9)", "\tcmd", "\rcmd",
+    "'=already quoted", "''+two quotes", "'plain", "it's", "\x1b[2J\x1b]8;;http://evil.example\x07x",
+    "Ann\u202eexe.doc", "\x85nel",  # no NUL: PostgreSQL text cannot hold one
+]
+
+
+def test_csv_export_neutralises_formulas_and_still_reverifies(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    db = open_database(db_url)
+    for i, name in enumerate(HOSTILE):
+        with db.write() as session:
+            audit.append(session, name, name, name, {"name": name, "i": i})
+    db.dispose()
+    target = tmp_path / "audit.csv"
+    out = cli("audit", "export", "--format", "csv", "--out", str(target), db=db_url)
+    assert out.returncode == 0, out.stderr
+    data = target.read_bytes()
+    assert data.startswith(b'\xef\xbb\xbf"seq","time","actor","action","subject","details","prev_hash","hash"\r\n')
+    assert data.endswith(b"\r\n") and b"\n" not in data.replace(b"\r\n", b"")
+    text = data.decode("utf-8-sig")
+    assert ',"\'=HYPERLINK(""http://evil.example"",""click"")",' in text  # quoted, prefixed, quotes doubled
+    for value in ("+1+1", "-2+3", "@SUM(A1:A9)", "\tcmd", "'=already quoted", "''+two quotes"):
+        assert f',"\'{value}","\'{value}","\'{value}",' in text  # actor, action, subject
+    for value in ("'plain", "it's"):
+        assert f',"{value}","{value}","{value}",' in text  # no formula: left alone
+    rows = _read_csv_export(data)
+    assert [r["actor"] for r in rows] == HOSTILE
+    assert [r["details"]["name"] for r in rows] == HOSTILE
+    assert _recompute(rows)
+
+
+def test_json_export_escapes_c1_and_bidi_but_decodes_the_same(cli, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+    db = open_database(sqlite_url)
+    with db.write() as session:
+        audit.append(session, "Ann\u202eexe.doc", "test.action", "\x85\x7f", {"name": "\u2066x\u2069"})
+    db.dispose()
+    out = cli("audit", "export", "--format", "json", db=sqlite_url)
+    assert out.returncode == 0, out.stderr
+    assert not any(c in out.stdout for c in "\u202e\x85\x7f\u2066\u2069")
+    assert "Ann\\u202eexe.doc" in out.stdout and "\\u0085\\u007f" in out.stdout
+    entries = json.loads(out.stdout)
+    assert entries[0]["actor"] == "Ann\u202eexe.doc" and entries[0]["details"] == {"name": "\u2066x\u2069"}
+    assert _recompute(entries)
 
 
 def test_export_to_unwritable_place_is_a_user_error(cli, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _fill(sqlite_url, 1)  # read commands do not create a database
     out = cli("audit", "export", "--format", "json", "--out", str(tmp_path / "no" / "dir" / "x.json"), db=sqlite_url)
     assert out.returncode == 2
     assert "--out" in out.stderr and "Traceback" not in out.stderr

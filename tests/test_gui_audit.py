@@ -99,7 +99,7 @@ def test_export_csv_and_json(qtbot, view: AuditView, tmp_path: Path) -> None:  #
     with qtbot.waitSignal(view.exported, timeout=10_000) as exported:
         view.export_to(out, "csv")  # what the file dialog calls
     assert exported.args == [4]
-    with out.open(encoding="utf-8", newline="") as handle:
+    with out.open(encoding="utf-8-sig", newline="") as handle:  # the export starts with a BOM for spreadsheets
         rows = list(csv.DictReader(handle))
     assert [r["seq"] for r in rows] == ["1", "2", "3", "4"] and rows[0]["hash"]
     out_json = tmp_path / "log.json"

@@ -89,6 +89,46 @@ def test_undecodable_bytes_are_reported_by_line(cli, db_url: str, tmp_path: Path
     assert contacts(cli, db_url) == []
 
 
+def test_control_characters_are_refused_by_row_and_nothing_written(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = write(tmp_path / "ctl.csv", "name,email,phone,groups,chat\n"
+              + "Ann,ann@example.org,,,\n"                                # line 2 ok
+              + "Bob\x00Roe,bob@example.org,,,\n"                         # line 3 NUL in the name
+              + "\x1b[2JCy,cy@example.org,,,\n"                           # line 4 ESC (clear screen)
+              + '"Di\x1b]8;;http://evil.example\x07x",di@example.org,,,\n'  # line 5 OSC 8 link
+              + "Ed,ed@example.org,,Leeds\x85,\n"                         # line 6 C1 (NEL) in a group
+              + "Fay,fay@example.org,,,@fay\x7f\n"                        # line 7 DEL in chat
+              + "Gus,gus\x1b@example.org,,,\n"                            # line 8 ESC in the email
+              + "Hal,hal@example.org,0113\x0b496,,\n"                     # line 9 VT in the phone
+              + "Ida,ida@example.org,,,@i\tda\n")                         # line 10 tab inside chat
+    out = cli("contacts", "import", str(f), db=db_url)
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == [
+        f"{f}:3: name: contains a control character (U+0000)",
+        f"{f}:4: name: contains a control character (U+001B)",
+        f"{f}:5: name: contains a control character (U+001B)",
+        f"{f}:6: groups: contains a control character (U+0085)",
+        f"{f}:7: chat: contains a control character (U+007F)",
+        f"{f}:8: email: contains a control character (U+001B)",
+        f"{f}:9: phone: contains a control character (U+000B)",
+        f"{f}:10: chat: contains a control character (U+0009)",
+    ]
+    assert "\x1b" not in out.stderr and "Traceback" not in out.stderr
+    assert contacts(cli, db_url) == []
+    assert cli("audit", "verify", db=db_url).stdout.strip() == "OK: 0 entries"
+
+
+def test_formula_and_bidi_names_are_kept_and_line_breaks_folded(cli, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = write(tmp_path / "odd.csv", HEADER
+              + "=1+2,eq@example.org,,\n"
+              + "@admin,at@example.org,,\n"
+              + "Ann\u202eexe.doc,rlo@example.org,,\n"
+              + '"Multi\r\nLine\tName",multi@example.org,,\n')
+    out = cli("contacts", "import", str(f), db=sqlite_url)
+    assert out.returncode == 0, out.stderr
+    names = [c["name"] for c in contacts(cli, sqlite_url)]
+    assert names == ["=1+2", "@admin", "Ann\u202eexe.doc", "Multi Line Name"]
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("", "1: the file is empty"),
     ("name,phone\nAnn,\n", "1: missing column email"),

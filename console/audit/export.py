@@ -1,16 +1,32 @@
-"""Export the log with its hashes so an auditor can re-verify it outside the app."""
+"""Export the log with its hashes so an auditor can re-verify it outside the app.
+
+JSON: a list of entries, `details` as an object. DEL, C1 and bidi characters
+are written as `\\uXXXX` escapes, which decode to the same text.
+
+CSV: UTF-8 with a byte-order mark and CRLF line ends, every cell in double
+quotes, `details` as canonical JSON text, so spreadsheets open it right. A
+cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`,
+`@`, tab or CR: an actor or channel named "=HYPERLINK(…)") is written with a
+single quote in front (OWASP's rule). To re-verify, read each cell back first:
+if it starts with `'` and, after its leading quotes, continues with one of
+those characters, drop that one `'` (console.textsafe.restore_cell). A value
+that itself starts with quotes then a trigger (`'=x`) was written with one
+more quote, so the rule never guesses. `details` starts with `{` and the
+hashes are hex, so neither is ever changed.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.models import AuditEntry
+from console.textsafe import TextSink, neutralise_cell, safe_json
 
 FORMATS = ("csv", "json")
 FIELDS = ("seq", "time", "actor", "action", "subject", "details", "prev_hash", "hash")
@@ -25,18 +41,24 @@ def iter_entries(session: Session) -> Iterator[dict[str, Any]]:
         }
 
 
-def write_export(session: Session, fmt: str, out: IO[str]) -> int:
-    """Write every entry; returns how many. CSV keeps details as canonical JSON text."""
+def write_export(session: Session, fmt: str, out: TextSink) -> int:
+    """Write every entry; returns how many.
+
+    `out` should be opened with newline="" (the CSV writer puts CRLF itself)
+    and encoding="utf-8".
+    """
     count = 0
     if fmt == "json":
         out.write("[\n")
         for count, entry in enumerate(iter_entries(session), start=1):
-            out.write(("" if count == 1 else ",\n") + json.dumps(entry, ensure_ascii=False, sort_keys=True))
+            text = json.dumps(entry, ensure_ascii=False, sort_keys=True)
+            out.write(("" if count == 1 else ",\n") + safe_json(text))
         out.write("\n]\n")
         return count
-    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
-    writer.writeheader()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
+    writer.writerow(FIELDS)
     for count, entry in enumerate(iter_entries(session), start=1):
         entry["details"] = json.dumps(entry["details"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        writer.writerow(entry)
+        writer.writerow([neutralise_cell(v) if isinstance(v, str) else v for v in (entry[f] for f in FIELDS)])
     return count

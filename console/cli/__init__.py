@@ -36,7 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         problems = getattr(exc, "problems", None)  # FILE:LINE: lines, already placed
         if problems:
-            print("\n".join(problems), file=sys.stderr)
+            from console.textsafe import for_terminal
+
+            print("\n".join(for_terminal(p) for p in problems), file=sys.stderr)
         else:
             fail(str(exc))
         return 2

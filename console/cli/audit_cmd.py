@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from console.cli.base import add_common, open_db
+from console.textsafe import TerminalWriter, for_terminal
+
+if TYPE_CHECKING:
+    from console.storage import Database
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -28,7 +34,7 @@ def verify(args: argparse.Namespace) -> int:
 
     with open_db(args).read() as session:
         result = run_verify(session)
-    print(result.message(), file=sys.stdout if result.ok else sys.stderr)
+    print(for_terminal(result.message()), file=sys.stdout if result.ok else sys.stderr)
     return 0 if result.ok else 1
 
 
@@ -38,8 +44,7 @@ def export(args: argparse.Namespace) -> int:
 
     db = open_db(args)
     if args.out is None:
-        with db.read() as session:
-            write_export(session, args.format, sys.stdout)
+        _export_to_stdout(db, args.format)
         return 0
     tmp = args.out.with_name(args.out.name + ".part")
     try:
@@ -49,5 +54,27 @@ def export(args: argparse.Namespace) -> int:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise UserError(f"--out {args.out}: {exc.strerror}") from None
-    print(f"exported {count} entries to {args.out}")
+    print(f"exported {count} entries to {for_terminal(str(args.out))}")
     return 0
+
+
+def _export_to_stdout(db: Database, fmt: str) -> None:
+    """Redirected: the exact bytes (UTF-8, CRLF, BOM for CSV) whatever the locale.
+
+    On a terminal the text is for reading, so control and bidi characters are
+    shown escaped: that copy is not the one to re-verify (use --out or a pipe).
+    """
+    from console.audit import write_export
+
+    if sys.stdout.isatty():
+        with db.read() as session:
+            write_export(session, fmt, TerminalWriter(sys.stdout))
+        return
+    sys.stdout.flush()
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+    try:
+        with db.read() as session:
+            write_export(session, fmt, out)
+        out.flush()
+    finally:
+        out.detach()

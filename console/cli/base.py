@@ -46,9 +46,14 @@ def actor(args: argparse.Namespace) -> str:
 
 
 def print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
+    """JSON as readable UTF-8, but with C1 and bidi characters escaped (console.textsafe.safe_json)."""
+    from console.textsafe import safe_json
+
+    sys.stdout.write(safe_json(json.dumps(value, ensure_ascii=False, indent=2)) + "\n")
 
 
 def fail(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    """One error line; the message often quotes user input, so control and bidi characters show escaped."""
+    from console.textsafe import for_terminal
+
+    print(f"{PROG}: error: {for_terminal(message)}", file=sys.stderr)

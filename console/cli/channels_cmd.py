@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from console.cli.base import actor, add_common, open_db, print_json
+from console.textsafe import for_terminal as safe
 
 KINDS = ("email", "sms", "chat", "group")
 
@@ -39,7 +40,7 @@ def add_channel(args: argparse.Namespace) -> int:
     with db.write() as session:
         row = save_channel(session, box, actor(args), name=args.name, kind=args.kind, url=args.url,
                            group=args.group, address_field=args.field, rate_per_sec=args.rate)
-    print(f"added channel {row.id} {row.name} ({row.kind}): {row.url}")
+    print(f"added channel {row.id} {safe(row.name)} ({row.kind}): {safe(row.url)}")
     return 0
 
 
@@ -52,6 +53,6 @@ def list_channels(args: argparse.Namespace) -> int:
         print_json([c.as_json() for c in channels])
         return 0
     for c in channels:
-        owner = f"  group: {c.group}" if c.group else ""
-        print(f"{c.id:>4}  {c.name:<24} {c.kind:<6} {c.url}{owner}")
+        owner = f"  group: {safe(c.group)}" if c.group else ""
+        print(f"{c.id:>4}  {safe(c.name):<24} {c.kind:<6} {safe(c.url)}{owner}")
     return 0

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from console.cli.base import actor, add_common, open_db, print_json
+from console.textsafe import for_terminal as safe
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,8 +41,8 @@ def import_contacts(args: argparse.Namespace) -> int:
     with db.write() as session:
         report = import_file(session, args.file, actor(args))
     if report.ignored_columns:
-        print(f"{args.file}:1: ignored columns: {', '.join(report.ignored_columns)}", file=sys.stderr)
-    print(report.summary())
+        print(safe(f"{args.file}:1: ignored columns: {', '.join(report.ignored_columns)}"), file=sys.stderr)
+    print(safe(report.summary()))
     return 0
 
 
@@ -54,7 +55,8 @@ def list_contacts(args: argparse.Namespace) -> int:
         print_json([c.as_json() for c in contacts])
         return 0
     for c in contacts:
-        print(f"{c.id:>6}  {c.name:<30} {c.email:<35} {c.phone or '':<16} {', '.join(c.groups)}")
+        name, email, phone, groups = (safe(v) for v in (c.name, c.email, c.phone or "", ", ".join(c.groups)))
+        print(f"{c.id:>6}  {name:<30} {email:<35} {phone:<16} {groups}")
     print(f"{len(contacts)} contacts")
     return 0
 
@@ -68,6 +70,6 @@ def list_groups(args: argparse.Namespace) -> int:
         print_json([g.as_json() for g in groups])
         return 0
     for g in groups:
-        channels = f"  channels: {', '.join(g.channels)}" if g.channels else ""
-        print(f"{g.id:>4}  {g.name:<30} {g.members:>7} members{channels}")
+        channels = f"  channels: {safe(', '.join(g.channels))}" if g.channels else ""
+        print(f"{g.id:>4}  {safe(g.name):<30} {g.members:>7} members{channels}")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from console.cli.base import actor, add_common, open_db, print_json
+from console.textsafe import for_terminal as safe
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -31,7 +32,7 @@ def set_setting(args: argparse.Namespace) -> int:
     settings.parse_value(args.key, args.value)  # bad input fails before the database is touched
     with open_db(args).write() as session:
         value = settings.set_value(session, args.key, args.value, actor(args))
-    print(f"{args.key} = {value}")
+    print(safe(f"{args.key} = {value}"))
     return 0
 
 
@@ -44,5 +45,5 @@ def list_settings(args: argparse.Namespace) -> int:
         print_json(values)
         return 0
     for key, value in values.items():
-        print(f"{key:<28} {'' if value is None else value}")
+        print(f"{key:<28} {'' if value is None else safe(str(value))}")
     return 0

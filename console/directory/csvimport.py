@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from console import audit, settings
 from console.directory.validate import (
     ContactFieldError,
+    clean_text,
     normalise_email,
     normalise_name,
     normalise_phone,
@@ -124,6 +125,7 @@ def parse_csv(data: bytes, label: str, region: str | None = None) -> tuple[list[
             email = normalise_email(cell("email"))
             phone = normalise_phone(cell("phone"), region)
             groups = split_groups(cell("groups")) if "groups" in index else None
+            extra = {c: clean_text(c, cell(c)) for c in ("chat", "language", "external_id") if c in index}
         except ContactFieldError as exc:
             problems.append(f"{label}:{line}: {exc}")
             continue
@@ -131,7 +133,6 @@ def parse_csv(data: bytes, label: str, region: str | None = None) -> tuple[list[
             problems.append(f"{label}:{line}: duplicate email {email} (first at line {first_line[email]})")
             continue
         first_line[email] = line
-        extra = {c: (cell(c).strip() or None) for c in ("chat", "language", "external_id") if c in index}
         rows.append(Row(line, name, email, phone, groups, extra))
     if problems:
         raise CsvImportError(problems)

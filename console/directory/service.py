@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from console import audit
-from console.directory.validate import normalise_email, normalise_name, normalise_phone
+from console.directory.validate import normalise_email, normalise_name, normalise_phone, refuse_controls
 from console.errors import UserError
 from console.models import ALL_GROUP, Channel, Contact, Group, Membership
 
@@ -118,7 +118,7 @@ def remove_contact(session: Session, actor: str, contact_id: int) -> None:
 
 
 def save_group(session: Session, actor: str, name: str, group_id: int | None = None) -> Group:
-    clean = " ".join(name.split())
+    clean = " ".join(refuse_controls("group name", name, folded=True).split())
     if not clean:
         raise DirectoryError("group name is missing")
     clash = session.scalar(select(Group.id).where(Group.name == clean))

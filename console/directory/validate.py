@@ -1,4 +1,4 @@
-"""Checking and normalising contact fields (email case, E.164 phones)."""
+"""Checking and normalising contact fields (email case, E.164 phones, no control characters)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,36 @@ _EMAIL = re.compile(
 )
 
 
+# C0, DEL and C1. Tab, LF and CR are let through only where whitespace is folded into spaces.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_FOLDED = "\t\n\r"
+
+
+def refuse_controls(field: str, value: str, *, folded: bool = False) -> str:
+    """`value` unchanged, or ContactFieldError naming the field and the first control character.
+
+    A NUL or ESC in a name is never a person's name: it is a terminal escape
+    sequence or a truncation waiting to happen, so it is refused at the door.
+
+    Args:
+        field: the field's name, for the message.
+        value: the text as given.
+        folded: the caller folds whitespace into single spaces, so tab, LF and CR are harmless.
+    """
+    for match in _CONTROL.finditer(value):
+        if not (folded and match.group() in _FOLDED):
+            raise ContactFieldError(f"{field}: contains a control character (U+{ord(match.group()):04X})")
+    return value
+
+
+def clean_text(field: str, value: str) -> str | None:
+    """A free single-line field (chat, language, external_id): trimmed, None when empty."""
+    text = refuse_controls(field, value, folded=True).strip()
+    return refuse_controls(field, text) or None
+
+
 def normalise_email(value: str) -> str:
-    email = value.strip()
+    email = refuse_controls("email", value, folded=True).strip()
     if not email:
         raise ContactFieldError("email is missing")
     if len(email) > 254 or not _EMAIL.match(email) or ".." in email:
@@ -32,7 +60,7 @@ def normalise_phone(value: str, region: str | None = None) -> str | None:
     A number without either is kept as typed (digits only): it may still work
     on a local SMS gateway, and guessing a country would be worse.
     """
-    raw = value.strip()
+    raw = refuse_controls("phone", value, folded=True).strip()
     if not raw:
         return None
     if raw.startswith("00"):
@@ -54,7 +82,7 @@ def normalise_phone(value: str, region: str | None = None) -> str | None:
 
 
 def normalise_name(value: str) -> str:
-    name = " ".join(value.split())
+    name = " ".join(refuse_controls("name", value, folded=True).split())
     if not name:
         raise ContactFieldError("name is missing")
     if len(name) > 200:
@@ -65,7 +93,7 @@ def normalise_name(value: str) -> str:
 def split_groups(value: str) -> list[str]:
     """Groups split by ';', trimmed, empty parts dropped, order kept, no repeats."""
     seen: dict[str, None] = {}
-    for part in value.split(";"):
+    for part in refuse_controls("groups", value, folded=True).split(";"):
         name = " ".join(part.split())
         if name:
             if len(name) > 200:
