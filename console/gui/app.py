@@ -123,11 +123,13 @@ def build(db: Database, actor: str, *, embedded_services: bool = True,
 
 
 def _quit_on_interrupt(app: QApplication) -> None:
-    """Ctrl+C in the terminal closes the app cleanly (services stopped) instead of a traceback.
+    """Ctrl+C in the terminal, or a SIGTERM (logout, `kill`), closes the app cleanly (services stopped).
 
     Python runs signal handlers only between bytecodes; a timer lets it in while Qt waits.
+    The quit is queued: a signal that comes before the event loop runs still ends it.
     """
-    signal.signal(signal.SIGINT, lambda *_args: app.quit())
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_args: QTimer.singleShot(0, app.quit))
     wake = QTimer(app)
     wake.timeout.connect(lambda: None)
     wake.start(300)
