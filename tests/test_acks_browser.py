@@ -16,7 +16,7 @@ from console.acks.recorder import AUDIT_ACTION
 from console.acks.server import AckServer
 from console.bench.acks import Seeded, seed_broadcast
 from console.mailsink import MailSink
-from console.models import AuditEntry, Recipient
+from console.models import AuditEntry, Delivery, Recipient
 from console.storage import Database, open_database
 
 if TYPE_CHECKING:
@@ -136,22 +136,32 @@ def test_answers_with_javascript_off_on_a_phone_sized_screen(served: tuple[Datab
     assert recorded(db) == (1, 1)
 
 
-def test_a_group_link_answer_in_the_browser(served: tuple[Database, Seeded, AckServer], browser: Browser) -> None:
+def test_a_group_link_answer_in_the_browser(served: tuple[Database, Seeded, AckServer], browser: Browser,
+                                           tmp_path: Path) -> None:
     db, seeded, server = served
-    context = browser.new_context(java_script_enabled=False)
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
     try:
         page = context.new_page()
+        complaints = csp_complaints(page)
         page.goto(f"{server.url}/g/{seeded.group_token}")
         page.get_by_label("Your work email address").fill("person1@example.org")
         page.get_by_role("button", name="I'm safe").click()
-        page.get_by_role("heading", name="Answer recorded").wait_for()
-        assert "for person1@example.org" in page.locator("main").inner_text()
-        page.get_by_role("link", name="Change my answer").click()
+        page.get_by_role("heading", name="Thank you").wait_for()
+        member = page.locator("main").inner_text()
+        assert "self-report" in member and "person1" not in member
+        page.screenshot(path=str(tmp_path / "self-report.png"), full_page=True)
+        page.get_by_label("Your work email address").fill("person1@example.org")
+        page.get_by_role("button", name="Email me my personal link").click()
+        page.get_by_role("heading", name="Check your email").wait_for()
+        page.get_by_role("link", name="Back to the message").click()
         page.get_by_label("Your work email address").fill("stranger@example.org")
         page.get_by_role("button", name="I need help").click()
-        page.get_by_role("heading", name="Answer not recorded").wait_for()
+        page.get_by_role("heading", name="Thank you").wait_for()
+        assert page.locator("main").inner_text().replace("I need help", "I'm safe") == member  # no hint
+        assert complaints == []
     finally:
         context.close()
     with db.read() as session:
         assert dict(session.execute(select(Recipient.email, Recipient.answer)).all()) == {
             "person0@example.org": None, "person1@example.org": "I'm safe"}
+        assert session.scalar(select(func.count()).where(Delivery.reminder.is_(True))) == 1  # person1's link
