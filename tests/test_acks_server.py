@@ -267,6 +267,13 @@ def test_serve_acks_runs_until_sigterm(sqlite_url: str) -> None:
     db.dispose()
 
 
+@pytest.fixture
+def existing_db(sqlite_url: str) -> str:
+    """serve-acks serves an existing database only (it says "no database at ..." otherwise)."""
+    open_database(sqlite_url).dispose()
+    return sqlite_url
+
+
 def test_serve_acks_bad_port_is_a_usage_error(cli, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
     out = cli("serve-acks", "--port", "99999", db=sqlite_url)
     assert out.returncode == 2
@@ -277,18 +284,18 @@ def test_serve_acks_bad_port_is_a_usage_error(cli, sqlite_url: str) -> None:  # 
     ("banana", "argument --cpu: 'banana': expected auto, all or a CPU number such as 0"),
     ("4096", "--cpu 4096: CPU 4096 is not available to this process (available: "),
 ])
-def test_serve_acks_bad_cpu_is_a_usage_error(cli, sqlite_url: str, value: str,  # type: ignore[no-untyped-def]
+def test_serve_acks_bad_cpu_is_a_usage_error(cli, existing_db: str, value: str,  # type: ignore[no-untyped-def]
                                              said: str) -> None:
-    out = cli("serve-acks", "--port", "0", "--cpu", value, db=sqlite_url)
+    out = cli("serve-acks", "--port", "0", "--cpu", value, db=existing_db)
     assert out.returncode == 2, out.stderr
     assert out.stderr.strip().count("\n") == 0 and said in out.stderr
 
 
-def test_serve_acks_port_in_use_fails_in_words(cli, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_serve_acks_port_in_use_fails_in_words(cli, existing_db: str) -> None:  # type: ignore[no-untyped-def]
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        out = cli("serve-acks", "--port", str(port), db=sqlite_url)
+        out = cli("serve-acks", "--port", str(port), db=existing_db)
     assert out.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and "Traceback" not in out.stderr

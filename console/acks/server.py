@@ -2,7 +2,8 @@
 
 The desktop app runs the service inside its own process; `serve-acks` runs it
 alone (several instances may share one PostgreSQL). Either way this class owns
-the waitress server, its asyncore loop thread and the app's writer thread, and
+the waitress server (guarded against slow and hoarding clients, see
+console.acks.httpserver), its loop thread and the app's writer thread, and
 stops them in an order that loses no answer: stop accepting connections, let
 requests in flight finish (their answers commit), close the connections, then
 commit whatever the writer still holds.
@@ -16,13 +17,20 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from waitress import wasyncore
-from waitress.server import create_server
 
 from console.acks.affinity import AUTO, CpuChoice, choose_cpu, pinned
 from console.acks.errors import AckServerError
+from console.acks.httpserver import (
+    Guard,
+    GuardCounts,
+    connection_capacity,
+    create_server,
+)
+from console.acks.limits import client_key
 from console.acks.wsgi import AckApp, make_app
 from console.storage import Database
 
@@ -46,11 +54,14 @@ class AckServer:
             (without it the client address is the TCP peer, as it must be for rate limiting).
         cpu: run the service's threads on this CPU; "auto" picks one, "all" leaves them free
             (console.acks.affinity says why one CPU serves faster).
+        guard: deadlines and connection caps against slow or hoarding clients
+            (console.acks.httpserver); the trusted proxy's address is exempt from the per-client cap.
         app_options: passed to `make_app` (e.g. a limiter or a recorder).
     """
 
     def __init__(self, db: Database, host: str = "127.0.0.1", port: int = 0, *, threads: int = DEFAULT_THREADS,
-                 trusted_proxy: str | None = None, cpu: CpuChoice = AUTO, **app_options: Any) -> None:
+                 trusted_proxy: str | None = None, cpu: CpuChoice = AUTO, guard: Guard | None = None,
+                 **app_options: Any) -> None:
         self._db = db
         self._host = host
         self._port = port
@@ -58,6 +69,10 @@ class AckServer:
         self._trusted_proxy = trusted_proxy
         self._cpu = cpu
         self.cpu: int | None = None  # the CPU the threads run on, once started (None: not pinned)
+        self.guard = guard or Guard()
+        if trusted_proxy and trusted_proxy != "*":
+            self.guard = replace(self.guard, exempt=self.guard.exempt | {client_key(trusted_proxy)})
+        self.capacity_warning: str | None = None  # set by start() when the open files limit is too low
         self._app_options = app_options
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -72,6 +87,16 @@ class AckServer:
         return self._url
 
     @property
+    def counts(self) -> GuardCounts:
+        """Connections refused or closed by the guard so far (zeros when not running)."""
+        return self._server.counts if self._server is not None else GuardCounts()
+
+    @property
+    def connections(self) -> int:
+        """Client connections open now (0 when not running)."""
+        return len(self._server.active_channels) if self._server is not None else 0
+
+    @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
@@ -80,6 +105,10 @@ class AckServer:
         if self._thread is not None:
             return self.url
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth" under a crowd
+        capacity, self.capacity_warning = connection_capacity(self.guard.max_connections)
+        if self.capacity_warning:
+            log.warning("%s", self.capacity_warning)
+            self.guard = replace(self.guard, max_connections=capacity)
         try:
             cpu = choose_cpu(self._cpu)
         except ValueError as exc:
@@ -91,9 +120,8 @@ class AckServer:
             except BaseException:
                 sock.close()
                 raise
-            server = create_server(app, sockets=[sock], threads=self._threads, ident="",
-                                   max_request_body_size=64 * 1024, channel_timeout=60, connection_limit=1000,
-                                   **self._proxy_options())
+            server = create_server(app, sock, threads=self._threads, guard=self.guard, ident="",
+                                   max_request_body_size=64 * 1024, **self._proxy_options())
             self._server, self.app, self.cpu = server, app, cpu
             host = str(server.effective_host)
             self._url = f"http://{'[' + host + ']' if ':' in host else host}:{server.effective_port}"

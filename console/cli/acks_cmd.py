@@ -82,7 +82,9 @@ def serve_acks(args: argparse.Namespace) -> int:
         with db.write() as session:
             audit.append(session, actor(args), "acks.serve", url, {"url": url, "public_url": public})
         where = "all CPUs" if server.cpu is None else f"CPU {server.cpu}"
-        print(f"acknowledgement service on {url} (links point to {public}; database {db.display_url}; {where})",
+        guard = server.guard
+        print(f"acknowledgement service on {url} (links point to {public}; database {db.display_url}; {where}; "
+              f"up to {guard.max_connections} connections, a request must arrive within {guard.header_timeout:g} s)",
               flush=True)
         while not stop.wait(1.0):
             pass
