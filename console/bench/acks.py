@@ -1,25 +1,24 @@
 """`python -m console.bench acks`: a whole company answering within a minute.
 
 Starts the acknowledgement service on a temporary SQLite database with one
-broadcast to N recipients, then a SEPARATE load process (asyncio, raw HTTP/1.1
-keep-alive sockets, requests pre-built) fires N POSTs (each recipient answers
-once) and N GETs at the given concurrency. Run three times in the same process:
-the naive baseline (one SQLAlchemy ORM transaction per request, in the request
-thread), the service as shipped (group commit, its threads on one CPU) and the
-same with its threads free on all CPUs (console.acks.affinity says why that
-is slower). Each must end with exactly N answers and N audit entries, and an
-intact audit chain. The load process's own CPU use is printed: it is not the
-bottleneck while well under one core.
+broadcast to N recipients, then a SEPARATE load process (console.bench.ackload)
+fires N POSTs (each recipient answers once) and N GETs at the given concurrency.
+Run three times in the same process: the naive baseline (one SQLAlchemy ORM
+transaction per request, in the request thread), the service as shipped (group
+commit, its threads on one CPU) and the same with its threads free on all CPUs
+(console.acks.affinity says why that is slower). The service as shipped then
+serves the same load again (each recipient changes their answer) while another
+process holds 2,000 slow connections open (console.bench.slowclients), to
+compare. Each must end with exactly N answers, one audit entry per answer given,
+and an intact audit chain. The load process's own CPU use is printed: it is not
+the bottleneck while well under one core.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import multiprocessing
 import os
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from console import audit
 from console.acks.affinity import ALL, AUTO, CpuChoice, parse_cpu
 from console.acks.errors import RecipientGone
 from console.acks.formcheck import load_form_check
+from console.acks.httpserver import GuardCounts
 from console.acks.lookup import is_late
 from console.acks.recorder import (
     AUDIT_ACTION,
@@ -41,6 +41,8 @@ from console.acks.recorder import (
 )
 from console.acks.server import DEFAULT_THREADS, AckServer
 from console.acks.tokens import hash_token
+from console.bench.ackload import LoadResult, get_request, post_request, run_load
+from console.bench.slowclients import HoldResult, SlowClients
 from console.broadcast.send import SAFETY_CHECK, BroadcastRequest, create_broadcast
 from console.channelstore import save_channel
 from console.directory.csvimport import parse_csv, write_rows
@@ -135,85 +137,6 @@ class OrmRecorder:
             return Outcome(recipient.id, broadcast.id, request.answer, previous, now, late, seq)
 
 
-# --- the load process -----------------------------------------------------------------
-
-@dataclass(frozen=True)
-class LoadResult:
-    requests: int
-    seconds: float
-    latencies: list[float]
-    statuses: dict[int, int]
-    cpu_seconds: float
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds
-
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
-
-
-def _load_process(host: str, port: int, requests: list[bytes], concurrency: int, out: Any) -> None:
-    out.send(asyncio.run(_fire(host, port, requests, concurrency)))
-    out.close()
-
-
-async def _fire(host: str, port: int, requests: list[bytes], concurrency: int) -> LoadResult:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    pending = iter(requests)
-
-    async def connection() -> None:
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
-            for raw in pending:
-                start = time.perf_counter()
-                writer.write(raw)
-                head = await reader.readuntil(b"\r\n\r\n")
-                status = int(head[9:12])
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line[:15].lower() == b"content-length:":
-                        length = int(line[15:])
-                if length:
-                    await reader.readexactly(length)
-                latencies.append(time.perf_counter() - start)
-                statuses[status] = statuses.get(status, 0) + 1
-        finally:
-            writer.close()
-
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(connection() for _ in range(concurrency)))
-    return LoadResult(len(requests), time.perf_counter() - wall0, latencies, statuses, time.process_time() - cpu0)
-
-
-def run_load(url: str, requests: list[bytes], concurrency: int) -> tuple[LoadResult, float]:
-    """Fire `requests` from a separate process; returns its result and this process's CPU seconds."""
-    parts = urlsplit(url)
-    ctx = multiprocessing.get_context("spawn")
-    receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_load_process, args=(parts.hostname, parts.port, requests, concurrency, sender))
-    cpu0 = time.process_time()
-    proc.start()
-    sender.close()
-    result: LoadResult = receiver.recv()
-    proc.join()
-    return result, time.process_time() - cpu0
-
-
-def post_request(host: str, token: str, answer: str, check: str) -> bytes:
-    from urllib.parse import urlencode
-
-    body = urlencode({"check": check, "answer": answer}).encode()
-    return (f"POST /a/{token} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-
-
-def get_request(host: str, token: str) -> bytes:
-    return f"GET /a/{token} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
-
-
 # --- one variant, and the report --------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -230,6 +153,17 @@ class Measured:
 
 
 @dataclass(frozen=True)
+class SlowRun:
+    """The same load again (everyone changes their answer) while slow clients hold connections open."""
+
+    post: Measured
+    get: Measured
+    held: HoldResult
+    open_at_start: int  # connections the service held when the run began
+    guard: GuardCounts  # what the service's guard closed during the run
+
+
+@dataclass(frozen=True)
 class VariantResult:
     name: str
     post: Measured
@@ -238,10 +172,17 @@ class VariantResult:
     audit_entries: int
     chain: str
     batches: int | None
+    slow: SlowRun | None = None
 
     @property
     def errors(self) -> int:
-        return self.post.errors + self.get.errors
+        slow = self.slow.post.errors + self.slow.get.errors if self.slow else 0
+        return self.post.errors + self.get.errors + slow
+
+    @property
+    def answers_posted(self) -> int:
+        """Answers each recipient gave: one, and one more in the slow-client run."""
+        return 2 if self.slow else 1
 
 
 def context_switches() -> int | None:
@@ -268,8 +209,12 @@ def measure(url: str, requests: list[bytes], concurrency: int) -> Measured:
 
 
 def run_variant(workdir: Path, recipients: int, concurrency: int, threads: int, *, naive: bool,
-                cpu: CpuChoice) -> VariantResult:
-    """Seed a fresh database, serve it, fire N POSTs then N GETs, and count what the database holds."""
+                cpu: CpuChoice, slow: int = 0) -> VariantResult:
+    """Seed a fresh database, serve it, fire N POSTs then N GETs, and count what the database holds.
+
+    With `slow` > 0, the same again (each recipient changes their answer) while that many slow
+    clients hold connections open.
+    """
     path = workdir / f"{'naive' if naive else 'group'}-{cpu}.db"
     db = Database(f"sqlite:///{path}", secrets=SecretBox(Fernet.generate_key(), "bench"))
     seeded = seed_broadcast(db, recipients)
@@ -285,6 +230,11 @@ def run_variant(workdir: Path, recipients: int, concurrency: int, threads: int, 
         post = measure(url, posts, concurrency)
         gets = [get_request(host, t) for t in seeded.tokens.values()]
         get = measure(url, gets, concurrency)
+        slow_run = None
+        if slow:
+            changes = [post_request(host, t, SAFETY_CHECK[(i + 1) % 2], check.value(hash_token(t)))
+                       for i, t in enumerate(seeded.tokens.values())]
+            slow_run = measure_with_slow_clients(server, changes, gets, concurrency, slow)
     finally:
         server.stop()
     with db.read() as session:
@@ -294,15 +244,51 @@ def run_variant(workdir: Path, recipients: int, concurrency: int, threads: int, 
         chain = audit.verify(session).message()
     db.dispose()
     batches = recorder.batches if isinstance(recorder, GroupCommitRecorder) else None
-    return VariantResult(name, post, get, answers, entries, chain, batches)
+    return VariantResult(name, post, get, answers, entries, chain, batches, slow_run)
+
+
+def measure_with_slow_clients(server: AckServer, posts: list[bytes], gets: list[bytes], concurrency: int,
+                              count: int) -> SlowRun:
+    parts = urlsplit(server.url)
+    holder = SlowClients(parts.hostname or "127.0.0.1", parts.port or 0, count)
+    holder.start()
+    try:
+        opened = server.connections
+        before = GuardCounts(**vars(server.counts))
+        post = measure(server.url, posts, concurrency)
+        get = measure(server.url, gets, concurrency)
+        after = server.counts
+    finally:
+        held = holder.stop()
+    delta = GuardCounts(**{k: v - getattr(before, k) for k, v in vars(after).items()})
+    return SlowRun(post, get, held, opened, delta)
 
 
 def _row(label: str, m: Measured) -> str:
     r = m.load
     switches = "" if m.switches is None else f"{m.switches / r.requests:>9.1f}"
-    return (f"{label:<32}{r.rate:>7.0f}{r.percentile(50):>8.1f}{r.percentile(99):>8.1f}"
+    return (f"{label:<34}{r.rate:>7.0f}{r.percentile(50):>8.1f}{r.percentile(99):>8.1f}"
             f"{max(r.latencies) * 1000:>8.1f}{m.errors:>7}{m.server_cpu / r.seconds:>8.0%}"
             f"{m.server_cpu / r.requests * 1e6:>9.0f}{switches}{r.cpu_seconds / r.seconds:>7.0%}")
+
+
+def describe_slow(v: VariantResult) -> str:
+    """The slow-client run next to the run without them (same server, same process)."""
+    assert v.slow is not None
+    s, held = v.slow, v.slow.held
+    post, get = s.post.load, s.get.load
+    return (f"slow clients: {held.count} held from {held.count} addresses all along (half silent after a partial "
+            f"request head, half adding a header line each second; reconnecting when cut): the service held "
+            f"{s.open_at_start} connections as the run began; during it, it cut {s.guard.timed_out} at the request "
+            f"deadline, {s.guard.capped} at the per-address cap, {s.guard.shed} to make room "
+            f"({held.opened} connections opened by the slow clients in {held.seconds:.0f} s, {held.failed} failed, "
+            f"{held.cpu_seconds / held.seconds:.0%} of one core)\n"
+            f"with {held.count} slow clients held: POST {post.rate / v.post.load.rate:.0%} of the rate "
+            f"(p99 {post.percentile(99):.1f} ms vs {v.post.load.percentile(99):.1f}), GET "
+            f"{get.rate / v.get.load.rate:.0%} of the rate (p99 {get.percentile(99):.1f} ms vs "
+            f"{v.get.load.percentile(99):.1f}); goals met while held: POST "
+            f"{'yes' if post.rate >= 1500 and post.percentile(99) < 100 else 'NO'}, "
+            f"GET {'yes' if get.rate >= 2000 else 'NO'}")
 
 
 def report(results: list[VariantResult], recipients: int, concurrency: int, threads: int,
@@ -314,16 +300,20 @@ def report(results: list[VariantResult], recipients: int, concurrency: int, thre
     print(f"acks benchmark: {recipients} recipients, concurrency {concurrency}, SQLite (WAL), "
           f"waitress {threads} threads, {os.cpu_count()} CPUs "
           f"(1-min load average {load_before:.1f} before, {load_after:.1f} after)")
-    print(f"{'':<32}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'errors':>7}{'server':>8}{'µs/req':>9}"
+    print(f"{'':<34}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'errors':>7}{'server':>8}{'µs/req':>9}"
           f"{'sw/req':>9}{'load':>7}")
     ok = True
     for v in results:
         print(_row(f"POST {v.name}", v.post))
         print(_row(f"GET  {v.name}", v.get))
         commits = f"; {v.batches} commits, {v.answers / v.batches:.1f} answers each" if v.batches else ""
-        print(f"    answers in the database {v.answers} of {recipients}, audit entries {v.audit_entries}, "
-              f"audit chain {v.chain}{commits}")
-        ok = ok and v.errors == 0 and v.answers == recipients == v.audit_entries and v.chain.startswith("OK")
+        if v.slow:
+            print(_row(f"POST + {v.slow.held.count} slow clients", v.slow.post))
+            print(_row(f"GET  + {v.slow.held.count} slow clients", v.slow.get))
+        print(f"    answers in the database {v.answers} of {recipients}, audit entries {v.audit_entries} "
+              f"(of {recipients * v.answers_posted}), audit chain {v.chain}{commits}")
+        ok = ok and v.errors == 0 and v.answers == recipients and v.chain.startswith("OK") \
+            and v.audit_entries == recipients * v.answers_posted
     print("server, load: CPU time of the server process and of the load process, as a share of one core;\n"
           "µs/req: server CPU time per request (less sensitive than req/s to other work on the machine);\n"
           "sw/req: context switches of the server's threads per request")
@@ -340,6 +330,8 @@ def report(results: list[VariantResult], recipients: int, concurrency: int, thre
         print(f"{final.name} vs {other.name}: POST {final.post.load.rate / other.post.load.rate:.1f}x the rate, "
               f"p99 {other.post.load.percentile(99) / final.post.load.percentile(99):.1f}x lower; "
               f"GET {final.get.load.rate / other.get.load.rate:.1f}x the rate")
+    if final.slow:
+        print(describe_slow(final))
     print("counts exact, no errors: " + ("yes" if ok else "NO"))
     return ok
 
@@ -351,11 +343,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="waitress request threads")
     parser.add_argument("--cpu", type=parse_cpu, default=AUTO,
                         help="the service's CPU as for serve-acks --cpu (default: auto)")
+    parser.add_argument("--slow-clients", type=int, default=2000, metavar="N",
+                        help="run the service as shipped again while N slow clients hold connections open "
+                             "(0: skip)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="measure only the service as shipped (no naive baseline, no all-CPUs run)")
     args = parser.parse_args(argv)
-    if args.recipients < 1 or args.concurrency < 1 or args.threads < 1:
-        parser.error("--recipients, --concurrency and --threads must be at least 1")
+    if args.recipients < 1 or args.concurrency < 1 or args.threads < 1 or args.slow_clients < 0:
+        parser.error("--recipients, --concurrency and --threads must be at least 1, --slow-clients at least 0")
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="acks-bench-") as tmp:
         common = (Path(tmp), args.recipients, args.concurrency, args.threads)
@@ -364,6 +359,6 @@ def main(argv: list[str]) -> int:
             results.append(run_variant(*common, naive=True, cpu=args.cpu))
             if args.cpu != ALL:
                 results.append(run_variant(*common, naive=False, cpu=ALL))
-        results.append(run_variant(*common, naive=False, cpu=args.cpu))
+        results.append(run_variant(*common, naive=False, cpu=args.cpu, slow=args.slow_clients))
     ok = report(results, args.recipients, args.concurrency, args.threads, load_before, os.getloadavg()[0])
     return 0 if ok else 1
