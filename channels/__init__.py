@@ -2,7 +2,7 @@
 
 Knows nothing of the database and never imports Qt or ``console``: the dispatcher gives
 it what to send and stores what comes back. Channel URLs are secrets; everything this
-package shows or logs is Apprise's privacy form of them.
+package shows or logs is a privacy form of them (:mod:`channels.secrecy`).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -12,7 +12,7 @@ from channels.render import (
     SEVERITIES, Rendered, ServiceLimits, as_html, call_to_action, notify_type_for, render, service_limits,
 )
 from channels.urls import (
-    KINDS, PERSONAL_KINDS, fill_address, mask_url, target_count, validate_channel_url,
+    KINDS, PERSONAL_KINDS, fill_address, mask_url, remask, target_count, validate_channel_url,
 )
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ __all__ = [
     "fill_address",
     "mask_url",
     "notify_type_for",
+    "remask",
     "render",
     "service_limits",
     "target_count",

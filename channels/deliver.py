@@ -22,7 +22,8 @@ from apprise.plugins.email import NotifyEmail
 
 from channels import fast, smtppool
 from channels.errors import ChannelError
-from channels.render import Rendered
+from channels.render import MARKDOWN, Rendered, as_html
+from channels.secrecy import privacy_form
 from channels.urls import (
     KINDS, MASK, PERSONAL_KINDS, instantiate, one_line, redact, scheme_of, secret_parts, target_count,
 )
@@ -76,7 +77,8 @@ class DeliveryResult:
         status: OK, FAILED or TIMED_OUT.
         error: one line from Apprise's result logs (or why nothing was sent), with
             every secret part of the URL replaced by ``****``; None when OK.
-        target: Apprise's privacy form of the URL.
+        target: the privacy form of the URL (``channels.secrecy.privacy_form``), the
+            recipient left readable.
         duration: seconds spent in ``send``.
         attempts: Apprise attempts made (URL ``retry=`` adds some); 0 when refused
             before anything was sent.
@@ -159,7 +161,7 @@ class Deliverer:
                 plugin = instantiate(outgoing.url, asset=self._asset)
             except ChannelError as exc:
                 return self._done(DeliveryStatus.FAILED, str(exc), target, started, attempts=0)
-            target = str(plugin.url(privacy=True))
+            target = privacy_form(plugin, outgoing.url, keep=(outgoing.address,) if outgoing.address else ())
             refusal = _refusal(plugin, outgoing)
             if refusal is not None:
                 return self._done(DeliveryStatus.FAILED, refusal, target, started, attempts=0)
@@ -206,6 +208,10 @@ class Deliverer:
     def _notify(self, plugin: NotifyBase, outgoing: Outgoing, target: str, threshold: float,
                 started: float) -> DeliveryResult:
         rendered = outgoing.rendered
+        if rendered.body_format == MARKDOWN and isinstance(plugin, NotifyEmail):
+            # Apprise's own Markdown converter passes raw HTML through and makes <img> of
+            # images (remote ones are tracking pixels); ours escapes the one and drops the other.
+            rendered = as_html(rendered)
         self._apprise.add(plugin)
         try:
             with fast.lazy_tls(), smtppool.reuse(self._pool):

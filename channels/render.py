@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from channels.errors import ChannelError
 from channels.urls import ADDRESS, SAMPLE_ADDRESSES, fill_address, instantiate
@@ -26,6 +26,8 @@ from channels.urls import ADDRESS, SAMPLE_ADDRESSES, fill_address, instantiate
 if TYPE_CHECKING:
     from apprise import NotifyBase
     from markdown_it import MarkdownIt
+    from markdown_it.token import Token
+    from markdown_it.utils import EnvType, OptionsDict
 
 # Apprise's NotifyFormat and NotifyType values (str enums; tests hold them equal), written
 # out so that rendering and previews do not import Apprise: the desktop starts faster.
@@ -214,11 +216,31 @@ def _render_markdown(*, title: str, body: str, exercise: bool, link: str | None,
     return Rendered(full_title, full, MARKDOWN)
 
 
+_LINKABLE_IMAGE = ("http://", "https://")
+
+
+def _image_as_text(renderer: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    """An image in an email is a remote fetch when the mail is opened (a tracking pixel):
+    show its alt text instead, as a link to the picture for the reader who wants it
+    (plain text inside another link, and nothing for an image without alt text)."""
+    from markdown_it.common.utils import escapeHtml
+
+    token = tokens[idx]
+    alt = escapeHtml(renderer.renderInlineAsText(token.children or [], options, env).strip())
+    src = str(token.attrGet("src") or "")
+    depth = sum(t.nesting for t in tokens[:idx] if t.type in ("link_open", "link_close"))
+    if alt and depth <= 0 and src.lower().startswith(_LINKABLE_IMAGE):
+        return f'<a href="{escapeHtml(src)}">{alt}</a>'
+    return alt
+
+
 @cache
 def _markdown() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": False})  # raw HTML in a body is escaped, never passed on
+    md = MarkdownIt("commonmark", {"html": False})  # raw HTML in a body is escaped, never passed on
+    md.add_render_rule("image", _image_as_text)
+    return md
 
 
 def as_html(rendered: Rendered) -> Rendered:
@@ -228,6 +250,7 @@ def as_html(rendered: Rendered) -> Rendered:
     each recipient's link, so Apprise's email plugin does not run its Markdown
     converter per message (about a quarter of the CPU of one email here).
     Apprise still writes the text/plain part from this HTML, links as bare URLs.
+    No image is rendered (see :func:`_image_as_text`): a remote one is a tracking pixel.
     """
     if rendered.body_format != MARKDOWN:
         return rendered

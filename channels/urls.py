@@ -3,8 +3,10 @@
 A channel is an Apprise URL. A *personal* channel is a template holding ``{address}``
 (filled with one contact's email, phone or chat handle); a *group* channel is a plain
 URL posted once. URLs hold passwords and tokens, so everything shown to a person, a log
-or the audit trail is Apprise's own privacy form (``plugin.url(privacy=True)``), and
-error texts are scrubbed of every URL part that privacy form hides.
+or the audit trail is a privacy form: Apprise's own (``plugin.url(privacy=True)``) with
+what Apprise leaves in clear hidden as well (:mod:`channels.secrecy`: the user, custom
+``+header``/``-param``/``:payload`` entries, credential-named entries, token-like parts),
+and error texts are scrubbed of every URL part that privacy form hides.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import logging
 import re
 import unicodedata
 from typing import TYPE_CHECKING
-from urllib.parse import quote, unquote
+from urllib.parse import quote, quote_plus, unquote
 
 from channels.errors import ChannelAddressError, ChannelURLError
+from channels.secrecy import MASK, privacy_form, seal, url_secrets
 
 if TYPE_CHECKING:
     import apprise
@@ -39,10 +42,10 @@ SAMPLE_ADDRESSES: dict[str, str] = {
     "chat": "samplerecipient",
 }
 
-MASK = "****"
-
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _PLACEHOLDER_RE = re.compile(r"\{[^{}/?&=]*\}")
+# A header value such as "Bearer x", "sid=x; theme=y" is quoted in part by error texts.
+_VALUE_WORDS = re.compile(r"[\s=;,&]+")
 # Apprise splits target lists on these (and on whitespace): an address holding one
 # would become two recipients.
 _LIST_SEPARATORS = frozenset(",;")
@@ -217,20 +220,20 @@ def validate_channel_url(kind: str, url: str) -> str:
         if count:
             raise ChannelURLError(
                 f"a group channel is posted once for the whole group: remove {ADDRESS} from the URL")
-        plugin = instantiate(url)
-        return str(plugin.url(privacy=True))
+        return privacy_form(instantiate(url), url)
     if count != 1:
         raise ChannelURLError(
             f"{kind} channel URLs need exactly one {ADDRESS} where the recipient goes"
             + (f" (found {count})" if count else ""))
     sample = SAMPLE_ADDRESSES[kind]
-    plugin = instantiate(fill_address(url, sample))
+    filled = fill_address(url, sample)
+    plugin = instantiate(filled)
     reached = target_count(plugin)
     if reached != 1:
         raise ChannelURLError(
             f"{kind} channels must reach exactly one recipient per message; this {scheme}:// URL "
             f"reaches {reached} (remove fixed recipients, cc and bcc)")
-    masked = str(plugin.url(privacy=True))
+    masked = privacy_form(plugin, filled, keep=(sample,))
     shown = _placeholder_back(masked, sample)
     if not _reads_as_recipient(plugin, sample, shown != masked):
         raise ChannelURLError(
@@ -250,13 +253,14 @@ def mask_url(url: str) -> str:
         return MASK
     if ADDRESS not in url:
         try:
-            return str(instantiate(url).url(privacy=True))
+            return privacy_form(instantiate(url), url)
         except ChannelURLError:
             return f"{scheme}://{MASK}"
     fallback = f"{scheme}://{MASK}"
     for sample in SAMPLE_ADDRESSES.values():
         try:
-            masked = str(instantiate(fill_address(url, sample)).url(privacy=True))
+            filled = fill_address(url, sample)
+            masked = privacy_form(instantiate(filled), filled, keep=(sample,))
         except (ChannelURLError, ChannelAddressError):
             continue
         shown = _placeholder_back(masked, sample)
@@ -283,7 +287,8 @@ def _url_parts(url: str) -> tuple[set[str], set[str]]:
     other.update(hostport.split(":"))
     for segment in re.split(r"[/#]", path):
         other.update({segment, unquote(segment)})
-    for pair in query.split("&"):
+        other.update(re.split(r"[@:]", unquote(segment)))  # tokens written token_a@token_b, id:secret
+    for pair in re.split(r"[&;]", query):
         _, _, value = pair.partition("=")
         other.update({value, unquote(value)})
     return private, other
@@ -292,15 +297,30 @@ def _url_parts(url: str) -> tuple[set[str], set[str]]:
 def secret_parts(url: str, masked: str) -> frozenset[str]:
     """The parts of ``url`` that its privacy form ``masked`` does not show.
 
-    Whatever Apprise hides in its privacy form is treated as secret (the password
-    always, even when short); parts shorter than 3 characters are left alone otherwise,
-    as scrubbing them would garble every message.
+    Whatever the privacy form hides is treated as secret (the password always, even
+    when short), and so is every value :func:`channels.secrecy.url_secrets` finds (a
+    header such as ``Bearer%20xyz`` or ``sid=xyz`` also word by word, raw and
+    percent-encoded, since an error text may quote it in part or either way); parts shorter than 3 characters are left
+    alone otherwise, as scrubbing them would garble every message.
     """
     shown = unquote(masked)
     private, other = _url_parts(url)
     secrets = {p for p in private if p}
+    for value in url_secrets(url):
+        if len(value) >= 3:
+            secrets.update({value, quote(value, safe=""), quote_plus(value)})
+            secrets.update(word for word in _VALUE_WORDS.split(value) if len(word) >= 4 and word not in masked)
     secrets.update(p for p in other if len(p) >= 3 and p not in masked and p not in shown)
     return frozenset(secrets)
+
+
+def remask(masked: str) -> str:
+    """A privacy form stored earlier with everything hidden that this version hides.
+
+    Needs neither the key nor Apprise (it works on the stored text), so a list of
+    channels never shows what an older version left in clear. Idempotent.
+    """
+    return seal(masked, keep=(ADDRESS,))
 
 
 def redact(text: str, secrets: frozenset[str]) -> str:

@@ -3,6 +3,12 @@
 A channel's Apprise URL holds passwords and tokens: it is validated through
 Apprise, stored sealed (console.storage.secrets) with its privacy form beside
 it, and only the privacy form is ever shown, logged or audited.
+
+A privacy form stored by an older version may show what is hidden now (custom
+``+header`` values, the user…). Such a row is shown re-masked at once
+(``channels.remask`` works on the stored text, no key needed), and its column is
+rewritten by :func:`remask_stored`, recomputed from the sealed URL when the key is
+at hand: on every add or edit, and by ``channels list`` when it finds one.
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channels import PERSONAL_KINDS, ChannelURLError, validate_channel_url
+from channels import PERSONAL_KINDS, ChannelURLError, mask_url, remask, validate_channel_url
 from console import audit
 from console.directory.service import DirectoryError, group_by_name
 from console.errors import UserError
 from console.models import Channel
+from console.storage.errors import SecretKeyError
 from console.storage.secrets import SecretBox
 
 DEFAULT_FIELD = {"email": "email", "sms": "phone", "chat": "chat"}
@@ -45,12 +52,45 @@ class ChannelRow:
 
 
 def _row(c: Channel) -> ChannelRow:
-    return ChannelRow(c.id, c.name, c.kind, c.url_masked, c.group.name if c.group else None, c.address_field,
-                      c.rate_per_sec, c.enabled)
+    return ChannelRow(c.id, c.name, c.kind, remask(c.url_masked), c.group.name if c.group else None,
+                      c.address_field, c.rate_per_sec, c.enabled)
 
 
 def list_channels(session: Session) -> list[ChannelRow]:
     return [_row(c) for c in session.scalars(select(Channel).order_by(Channel.name))]
+
+
+def stale_masks(session: Session) -> list[int]:
+    """Ids of channels whose stored privacy form shows something now hidden."""
+    rows = session.execute(select(Channel.id, Channel.url_masked).order_by(Channel.id)).all()
+    return [cid for cid, masked in rows if remask(masked) != masked]
+
+
+def remask_stored(session: Session, box: SecretBox | None, actor: str) -> list[str]:
+    """Rewrite stale privacy forms (see the module text); returns the names of the channels fixed.
+
+    With the key the form is recomputed from the sealed URL (as when it was added); without
+    it (or when the row does not open with it), the stored text is re-masked as it is.
+    """
+    fixed = []
+    for cid in stale_masks(session):
+        channel = session.get(Channel, cid)
+        if channel is None:
+            continue
+        masked = remask(channel.url_masked)
+        try:
+            url = box.open(channel.url_sealed) if box is not None else None
+        except SecretKeyError:
+            url = None  # one row sealed with another key must not stop an add or a list
+        if url is not None:
+            try:
+                masked = remask(validate_channel_url(channel.kind, url))
+            except ChannelURLError:
+                masked = remask(mask_url(url))
+        channel.url_masked = masked
+        fixed.append(channel.name)
+        audit.append(session, actor, "channels.remask", channel.name, {"id": cid, "url": masked})
+    return fixed
 
 
 def save_channel(
@@ -110,6 +150,7 @@ def save_channel(
     row = _row(channel)
     audit.append(session, actor, "channels.edit" if existing else "channels.add", clean_name,
                  {k: v for k, v in row.as_json().items() if k != "enabled"})
+    remask_stored(session, box, actor)
     return row
 
 
@@ -119,7 +160,8 @@ def remove_channel(session: Session, actor: str, channel_id: int) -> None:
         raise ChannelConfigError(f"no channel with id {channel_id}")
     # Deliveries keep their history: a channel in use is disabled, not deleted.
     channel.enabled = False
-    audit.append(session, actor, "channels.disable", channel.name, {"id": channel_id, "url": channel.url_masked})
+    audit.append(session, actor, "channels.disable", channel.name,
+                 {"id": channel_id, "url": remask(channel.url_masked)})
 
 
 def open_url(box: SecretBox, channel: Channel) -> str:

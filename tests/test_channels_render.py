@@ -7,9 +7,11 @@ from apprise import NotifyFormat, NotifyType
 from apprise.conversion import convert_between
 
 from channels import (
-    KINDS, ChannelError, Rendered, ServiceLimits, notify_type_for, render, service_limits,
+    KINDS, ChannelError, Deliverer, Outgoing, Rendered, ServiceLimits, as_html, notify_type_for, render,
+    service_limits,
 )
 from channels.render import HTML, MARKDOWN, SEVERITIES, SMS_MAXLEN, TEXT
+from console.mailsink import MailSink
 
 # URL-safe base64 can start and end with "_": a bare URL would turn into <em>…</em>.
 LINK = "https://acks.example.com/a/_Tk9-x_QzW2vLmN8pRsT4u_"
@@ -155,3 +157,36 @@ def test_written_out_format_and_type_values_are_apprises() -> None:
     assert {severity: NotifyType(value) for severity, value in SEVERITIES.items()} == {
         "info": NotifyType.INFO, "warning": NotifyType.WARNING, "critical": NotifyType.FAILURE}
     assert notify_type_for("critical") == NotifyType.FAILURE.value
+
+
+# --- email HTML renders no image (a remote one is a tracking pixel) ----------------------
+
+PIXEL_BODY = ("Read the plan. ![Floor plan B](https://tracker.example.net/plan.png?u=42) "
+              "![](https://tracker.example.net/pixel.gif) "
+              "[![Map](https://tracker.example.net/map.png)](https://maps.example.org/b) "
+              '<img src="https://tracker.example.net/raw.gif">')
+
+
+def test_email_html_has_no_image_and_keeps_the_alt_text() -> None:
+    html = as_html(make("email", body=PIXEL_BODY)).body
+    assert "<img" not in html
+    assert '<a href="https://tracker.example.net/plan.png?u=42">Floor plan B</a>' in html  # opened only if clicked
+    assert '<a href="https://maps.example.org/b">Map</a>' in html  # inside a link: its text, no nested link
+    assert "pixel.gif" not in html  # no alt text: nothing to show
+    assert "&lt;img" in html  # raw HTML typed in the body is shown escaped, never passed on
+    assert f'href="{LINK}"' in html
+
+
+@pytest.mark.parametrize("pre_converted", [True, False], ids=["broadcast-html", "markdown-to-apprise"])
+def test_a_real_mail_carries_no_remote_image(mail_sink: MailSink, pre_converted: bool) -> None:
+    rendered = make("email", body=PIXEL_BODY)
+    if pre_converted:  # what the dispatcher sends; a test send hands Apprise the Markdown
+        rendered = as_html(rendered)
+    url = f"mailto://127.0.0.1:{mail_sink.port}?from=alerts@example.org&to=ann@example.org&mode=insecure"
+    with Deliverer() as deliverer:
+        result = deliverer.send(Outgoing(url=url, kind="email", rendered=rendered,
+                                         notify_type=notify_type_for("critical"), address="ann@example.org"))
+    assert result.ok, result.error
+    (mail,) = mail_sink.wait_for(1, timeout=20)
+    assert mail.html is not None and "<img" not in mail.html.lower() and "pixel.gif" not in mail.html
+    assert "Floor plan B" in mail.html and "Floor plan B" in mail.text and LINK in mail.text

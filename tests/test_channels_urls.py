@@ -23,7 +23,7 @@ def test_personal_email_url_masked_with_placeholder_shown() -> None:
     masked = validate_channel_url("email", SMTP)
     assert "{address}" in masked
     assert "Pa55" not in masked and "w0rd" not in masked
-    assert masked.startswith("mailtos://alerts:****@smtp.example.com")
+    assert masked.startswith("mailtos://****:****@smtp.example.com")
 
 
 @pytest.mark.parametrize("url", [
@@ -126,7 +126,7 @@ def test_fill_address_needs_a_placeholder() -> None:
 def test_mask_url_never_shows_the_password() -> None:
     assert "Pa55" not in mask_url(SMTP)
     assert "{address}" in mask_url(SMTP)
-    assert mask_url("json://user:Pa55w0rd@127.0.0.1/x").startswith("json://user:****@")
+    assert mask_url("json://user:Pa55w0rd@127.0.0.1/x").startswith("json://****:****@")
     assert mask_url("nosuch://user:Pa55w0rd@host") == "nosuch://****"
     assert mask_url("garbage Pa55w0rd") == "****"
 

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import logging
+from typing import TYPE_CHECKING
 
 from console.cli.base import actor, add_common, open_db, print_json
 from console.textsafe import for_terminal as safe
+
+if TYPE_CHECKING:
+    from console.storage import Database
+
+log = logging.getLogger("console.cli.channels")
 
 KINDS = ("email", "sms", "chat", "group")
 
@@ -46,9 +53,14 @@ def add_channel(args: argparse.Namespace) -> int:
 
 def list_channels(args: argparse.Namespace) -> int:
     from console.channelstore import list_channels as rows
+    from console.channelstore import stale_masks
 
-    with open_db(args).read() as session:
+    db = open_db(args)
+    with db.read() as session:
         channels = rows(session)
+        stale = bool(stale_masks(session))
+    if stale:
+        _remask(args, db)
     if args.json:
         print_json([c.as_json() for c in channels])
         return 0
@@ -56,3 +68,27 @@ def list_channels(args: argparse.Namespace) -> int:
         owner = f"  group: {safe(c.group)}" if c.group else ""
         print(f"{c.id:>4}  {safe(c.name):<24} {c.kind:<6} {safe(c.url)}{owner}")
     return 0
+
+
+def _remask(args: argparse.Namespace, db: Database) -> None:
+    """Rewrite privacy forms stored by an older version (shown re-masked already).
+
+    Best effort: a list must work without the key and on a read-only database, so
+    without a key the stored text is re-masked as it is, and a failure only logs.
+    """
+    from console.channelstore import remask_stored
+    from console.errors import Failure
+    from console.storage.secrets import SecretBox
+
+    try:
+        box = db.secrets if SecretBox.available() else None
+    except Failure:
+        box = None
+    try:
+        with db.write() as session:
+            fixed = remask_stored(session, box, actor(args))
+    except Failure as exc:
+        log.warning("could not rewrite stale channel privacy forms: %s", exc)
+        return
+    if fixed:
+        log.info("re-masked the stored URL of %s", ", ".join(fixed))
