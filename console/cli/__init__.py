@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from collections.abc import Sequence
 
-from console.cli import acks_cmd, audit_cmd, broadcast_cmd, channels_cmd, directory_cmd, gui_cmd, settings_cmd
+from console.cli import (
+    acks_cmd,
+    audit_cmd,
+    broadcast_cmd,
+    channels_cmd,
+    directory_cmd,
+    gui_cmd,
+    settings_cmd,
+)
 from console.cli.base import PROG, CliUsageError, Parser, add_common, fail
 from console.errors import ConsoleError, UserError
 
@@ -26,6 +35,7 @@ def build_parser() -> Parser:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()
+    args: argparse.Namespace | None = None
     try:
         args = parser.parse_args(argv)
         handler = getattr(args, "handler", None) or gui_cmd.run_gui
@@ -50,3 +60,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except Exception as exc:
+        from console.storage.faults import is_driver_error
+
+        if not is_driver_error(exc):
+            raise
+        return _database_fault(exc, args)
+
+
+def _database_fault(exc: Exception, args: argparse.Namespace | None) -> int:
+    """Last resort: a database-layer error that escaped the storage layer is one line too, never a traceback."""
+    from console.storage import resolve_url
+    from console.storage.faults import last_resort
+
+    url = resolve_url(getattr(args, "db", None))
+    error = last_resort(exc, _without_password(url))
+    fail(str(error))
+    return 2 if isinstance(error, UserError) else 1
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - only for the message
+        return "the database"

@@ -33,10 +33,21 @@ def add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
                         help="who is acting, for the audit log (default: the OS user)")
 
 
-def open_db(args: argparse.Namespace) -> Database:
+def open_db(args: argparse.Namespace, *, create: bool = False, key: bool = False) -> Database:
+    """The database of --db / env / the default file.
+
+    Args:
+        create: make it when there is none. Only the commands that set a database up pass it
+            (`contacts import`, `channels add`, `settings set`; the desktop app creates its own);
+            every other command says "no database at …" (exit 2), so a mistyped path creates nothing.
+        key: check the secret key now, before the command writes anything that depends on it.
+    """
     from console.storage import open_database
 
-    return open_database(args.db)
+    db = open_database(args.db, create=create)
+    if key:
+        db.secrets  # noqa: B018 - a wrong or missing key is said before anything is written
+    return db
 
 
 def actor(args: argparse.Namespace) -> str:

@@ -133,7 +133,7 @@ def status_cmd(args: argparse.Namespace) -> int:
 def remind_cmd(args: argparse.Namespace) -> int:
     from console.broadcast.reminders import remind
 
-    db = open_db(args)
+    db = open_db(args, key=True)
     with db.write() as session:
         people, deliveries = remind(session, args.broadcast_id, actor(args))
     print(f"broadcast {args.broadcast_id}: reminding {people} recipients ({deliveries} deliveries queued)")

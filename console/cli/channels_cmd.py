@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def add_channel(args: argparse.Namespace) -> int:
     from console.channelstore import save_channel
 
-    db = open_db(args)
+    db = open_db(args, create=True)
     box = db.secrets
     with db.write() as session:
         row = save_channel(session, box, actor(args), name=args.name, kind=args.kind, url=args.url,

@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def import_contacts(args: argparse.Namespace) -> int:
     from console.directory.csvimport import import_file
 
-    db = open_db(args)
+    db = open_db(args, create=True)
     with db.write() as session:
         report = import_file(session, args.file, actor(args))
     if report.ignored_columns:

@@ -30,7 +30,7 @@ def set_setting(args: argparse.Namespace) -> int:
     from console import settings
 
     settings.parse_value(args.key, args.value)  # bad input fails before the database is touched
-    with open_db(args).write() as session:
+    with open_db(args, create=True).write() as session:
         value = settings.set_value(session, args.key, args.value, actor(args))
     print(safe(f"{args.key} = {value}"))
     return 0

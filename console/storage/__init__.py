@@ -1,11 +1,34 @@
-"""Storage: engine and URL resolution, SQLite pragmas, Alembic migrations, secret encryption."""
+"""Storage: engine and URL resolution, SQLite pragmas, Alembic migrations, secret encryption, faults in words."""
 
-from console.storage.database import Database, get_setting_value, open_database, resolve_url
-from console.storage.errors import DatabaseURLError, SecretKeyError, StorageError
+from console.storage.database import (
+    Database,
+    get_setting_value,
+    open_database,
+    resolve_url,
+)
+from console.storage.errors import (
+    CorruptDatabaseError,
+    DatabaseBusyError,
+    DatabaseIOError,
+    DatabaseUnavailableError,
+    DatabaseURLError,
+    DiskFullError,
+    NoDatabaseError,
+    ReadOnlyDatabaseError,
+    SecretKeyError,
+    StorageError,
+)
 
 __all__ = [
+    "CorruptDatabaseError",
     "Database",
+    "DatabaseBusyError",
+    "DatabaseIOError",
     "DatabaseURLError",
+    "DatabaseUnavailableError",
+    "DiskFullError",
+    "NoDatabaseError",
+    "ReadOnlyDatabaseError",
     "SecretKeyError",
     "StorageError",
     "get_setting_value",

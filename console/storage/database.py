@@ -11,20 +11,24 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import URL, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from console.models import Setting
-from console.storage.errors import DatabaseURLError, SecretKeyError, StorageError
-from console.storage.paths import default_database_path
-from console.storage.schema import is_current
-from console.storage.secrets import SecretBox
+from console.storage.errors import DatabaseURLError, NoDatabaseError, SecretKeyError
+from console.storage.faults import last_resort, translate
+from console.storage.paths import default_database_path, key_file_path
+from console.storage.schema import schema_state
+from console.storage.secrets import KEY_ENV, SecretBox
+from console.storage.sqlitefile import CREATING_HINT
+from console.storage.sqlitefile import prepare as prepare_sqlite_file
 
 log = logging.getLogger("console.storage")
 
@@ -46,22 +50,52 @@ def resolve_url(explicit: str | None = None) -> str:
 class Database:
     """One database: an engine, session factories and the secret box.
 
+    Storage faults (disk full, read-only, damaged, locked, unreachable) raised by
+    `read`, `write` or the opening itself come out as StorageError subclasses in
+    words (console.storage.faults); a write that fails was rolled back.
+
     Args:
         url: SQLAlchemy URL (sqlite:///file or postgresql+psycopg://…).
         upgrade: run pending Alembic migrations now (the normal case).
         secrets: a SecretBox to use instead of loading the key lazily.
+        create: make the database when there is none (a new SQLite file, the schema in an empty
+            PostgreSQL database). Commands that only read or act on existing data pass False and get
+            NoDatabaseError instead, so a mistyped path creates nothing.
     """
 
-    def __init__(self, url: str, *, upgrade: bool = True, secrets: SecretBox | None = None) -> None:
+    def __init__(self, url: str, *, upgrade: bool = True, secrets: SecretBox | None = None,
+                 create: bool = True) -> None:
         self.url = url
-        self.engine = _make_engine(url)
+        parsed = _parse_url(url)
+        self.path = _sqlite_file(parsed)
+        self.where = str(self.path) if self.path else parsed.render_as_string(hide_password=True)
+        if self.path is not None:
+            prepare_sqlite_file(self.path, create=create)
+        self.engine = _make_engine(parsed)
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
         self._writes = sessionmaker(self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False)
         self._secrets = secrets
-        if upgrade and not is_current(self.engine):
-            from console.storage.migrate import upgrade_to_head  # Alembic only when an upgrade is due
+        try:
+            self._open(upgrade=upgrade, create=create)
+        except BaseException:
+            self.engine.dispose()
+            raise
 
-            upgrade_to_head(self.engine)
+    def _open(self, *, upgrade: bool, create: bool) -> None:
+        with self.faults(writing=False):
+            state = schema_state(self.engine)
+        if state.revisions is None and not create:
+            if state.has_tables:
+                raise NoDatabaseError(f"{self.where} is not a Crisis Console database (it has other tables and "
+                                      "no schema version)")
+            raise NoDatabaseError(f"no Crisis Console database at {self.where}: it is empty ({CREATING_HINT})")
+        if upgrade and not state.current:
+            from console.storage.migrate import (
+                upgrade_to_head,  # Alembic only when an upgrade is due
+            )
+
+            with self.faults(writing=True):
+                upgrade_to_head(self.engine)
 
     @property
     def dialect(self) -> str:
@@ -73,14 +107,25 @@ class Database:
         return make_url(self.url).render_as_string(hide_password=True)
 
     @contextlib.contextmanager
+    def faults(self, *, writing: bool) -> Iterator[None]:
+        """Storage faults raised inside become StorageError subclasses naming this database."""
+        try:
+            yield
+        except (DBAPIError, sqlite3.Error) as exc:
+            translated = translate(exc, self.where, path=self.path, writing=writing)
+            if translated is None:
+                raise
+            raise translated from None
+
+    @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: committed on success, rolled back on any error."""
-        with self._writes() as session, session.begin():
+        with self.faults(writing=True), self._writes() as session, session.begin():
             yield session
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
-        with self._reads() as session, session.begin():
+        with self.faults(writing=False), self._reads() as session, session.begin():
             yield session
 
     @property
@@ -91,73 +136,97 @@ class Database:
         take it before opening a write transaction, not inside one.
         """
         if self._secrets is None:
-            box = SecretBox.load()
+            box = self._load_key()
             self._verify_key(box)
             self._secrets = box
         return self._secrets
 
+    def _load_key(self) -> SecretBox:
+        """The key; a new key file is made only for a database that has no secrets sealed yet."""
+        if SecretBox.available():
+            return SecretBox.load()
+        with self.read() as session:
+            sealed = session.get(Setting, KEY_CHECK_SETTING) is not None
+        if sealed:
+            raise SecretKeyError(
+                f"no secret key for {self.where}: its secrets were sealed with a key that is neither in env "
+                f"{KEY_ENV} nor in {key_file_path()} (set the variable or restore the key file)")
+        return SecretBox.load(create=True)
+
     def _verify_key(self, box: SecretBox) -> None:
-        with self.write() as session:
+        with self.read() as session:
             row = session.get(Setting, KEY_CHECK_SETTING)
-            if row is None:
-                session.add(Setting(key=KEY_CHECK_SETTING, value=box.make_check()))
-            elif not box.matches_check(row.value):
-                raise SecretKeyError(
-                    f"wrong secret key: the database {self.display_url} was sealed with another key "
-                    f"than the one from {box.source}"
-                )
+            check = None if row is None else row.value
+        if check is None:  # the first key this database sees: seal its check value
+            with self.write() as session:
+                row = session.get(Setting, KEY_CHECK_SETTING)
+                if row is None:
+                    session.add(Setting(key=KEY_CHECK_SETTING, value=box.make_check()))
+                    return
+                check = row.value
+        if not box.matches_check(check):
+            raise SecretKeyError(
+                f"wrong secret key: the database {self.display_url} was sealed with another key "
+                f"than the one from {box.source}"
+            )
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def _make_engine(url: str) -> Engine:
+def _parse_url(url: str) -> URL:
+    """The URL, checked for a backend and driver we can use before anything touches a disk or a server."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise DatabaseURLError(f"--db: not a database URL: {url!r}") from None
-    backend = parsed.get_backend_name()
     try:
         parsed.get_dialect()
     except NoSuchModuleError:
         raise DatabaseURLError(f"--db: unknown database driver {parsed.drivername!r}") from None
     except ModuleNotFoundError as exc:
         raise DatabaseURLError(f"--db: the driver for {parsed.drivername!r} is not installed ({exc.name})") from None
-    if backend == "sqlite":
-        return _sqlite_engine(parsed)
-    if backend == "postgresql":
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        try:
-            return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
-        except ModuleNotFoundError:
-            raise DatabaseURLError(
-                "--db: PostgreSQL needs the psycopg driver: pip install 'crisis-console[postgresql]'"
-            ) from None
-    raise DatabaseURLError(f"--db: unsupported database {backend!r} (use sqlite:/// or postgresql://)")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseURLError(
+            f"--db: unsupported database {parsed.get_backend_name()!r} (use sqlite:/// or postgresql://)")
+    return parsed
 
 
-def _sqlite_engine(parsed: Any) -> Engine:
+def _sqlite_file(parsed: URL) -> Path | None:
+    """The file of a sqlite:/// URL (None for PostgreSQL, :memory: and SQLite URI forms)."""
+    if parsed.get_backend_name() != "sqlite" or parsed.query.get("uri"):
+        return None
     database = parsed.database
-    if database and database != ":memory:":
-        path = Path(database)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(f"cannot create the folder for {path}: {exc.strerror}") from None
+    if not database or database == ":memory:":
+        return None
+    return Path(database).absolute()
+
+
+def _make_engine(parsed: URL) -> Engine:
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    except ModuleNotFoundError:
+        raise DatabaseURLError(
+            "--db: PostgreSQL needs the psycopg driver: pip install 'crisis-console[postgresql]'"
+        ) from None
+
+
+def _sqlite_engine(parsed: URL) -> Engine:
     engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
-        try:
+        try:  # a fault here (read-only, damaged, …) reaches Database.faults wrapped by SQLAlchemy
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
-        except Exception as exc:  # sqlite3.DatabaseError: not a database, unreadable, …
-            raise StorageError(f"cannot open SQLite database {database}: {exc}") from None
         finally:
             cur.close()
 
@@ -169,16 +238,16 @@ def _sqlite_engine(parsed: Any) -> Engine:
     return engine
 
 
-def open_database(url: str | None = None, **kwargs: Any) -> Database:
-    """Resolve the URL and open (and upgrade) the database, with errors in words."""
+def open_database(url: str | None = None, *, create: bool = True, **kwargs: Any) -> Database:
+    """Resolve the URL and open (and upgrade) the database, with errors in words.
+
+    `create=False` for everything that reads or acts on existing data (see Database).
+    """
     resolved = resolve_url(url)
     try:
-        return Database(resolved, **kwargs)
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise StorageError(f"cannot open database {make_url(resolved).render_as_string(True)}: {reason}") from None
-    except SQLAlchemyError as exc:
-        raise StorageError(f"database error on {resolved}: {exc.__class__.__name__}: {exc}") from None
+        return Database(resolved, create=create, **kwargs)
+    except SQLAlchemyError as exc:  # not a storage fault: still one line, never a traceback
+        raise last_resort(exc, make_url(resolved).render_as_string(hide_password=True)) from None
 
 
 def get_setting_value(session: Session, key: str) -> str | None:

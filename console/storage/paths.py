@@ -17,6 +17,10 @@ def config_dir() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
+def state_dir() -> Path:
+    return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
+
+
 def default_database_path() -> Path:
     return data_dir() / "console.db"
 
@@ -27,3 +31,8 @@ def demo_database_path() -> Path:
 
 def key_file_path() -> Path:
     return config_dir() / "secret.key"
+
+
+def checked_dir() -> Path:
+    """Where the stamps of databases found sound by quick_check are kept (console.storage.sqlitefile)."""
+    return state_dir() / "checked"

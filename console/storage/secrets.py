@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from console.storage.errors import SecretKeyError
 from console.storage.paths import key_file_path
+from console.storage.sqlitefile import make_private_dirs
 
 log = logging.getLogger("console.storage.secrets")
 
@@ -50,6 +51,11 @@ class SecretBox:
     def handover(self) -> tuple[bytes, str]:
         """The key and its source, for a child process of this one (over a pipe, never argv or env)."""
         return self._key, self.source
+
+    @classmethod
+    def available(cls) -> bool:
+        """A key is there to load (env or key file), so `load` will not make a new one."""
+        return bool(os.environ.get(KEY_ENV)) or key_file_path().exists()
 
     @classmethod
     def load(cls, *, create: bool = True) -> SecretBox:
@@ -93,7 +99,7 @@ def _read_or_create_key_file(path: Path, create: bool) -> bytes:
             raise SecretKeyError(f"cannot read the key file {path}: {exc.strerror}") from None
     if not create:
         raise SecretKeyError(f"no secret key: set {KEY_ENV} or restore the key file {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(path.parent)
     key = Fernet.generate_key()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
