@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from console import audit
 from console.acks.affinity import parse_cpu
+from console.broadcast.retry import parse_duration
 from console.errors import UserError
 from console.models import Setting
 
@@ -102,8 +103,14 @@ DEFINITIONS: dict[str, SettingDef] = {
         SettingDef("dispatch.embedded", _bool, True, "Run the dispatcher inside the desktop app"),
         SettingDef("dispatch.workers", _positive_int, 8, "Sending threads per dispatcher"),
         SettingDef("dispatch.processes", _count, 2, "Child processes that do the sending (0: in the dispatcher)"),
-        SettingDef("dispatch.max_attempts", _positive_int, 5, "Attempts per delivery before it is marked failed"),
+        SettingDef("dispatch.retry_window", parse_duration, parse_duration("30m"),
+                   "How long a failed delivery is retried, from when it was queued: seconds or 30m, 2h "
+                   "(after that it is marked failed)"),
         SettingDef("dispatch.retry_base_seconds", _positive_float, 2.0, "First retry delay; doubles per attempt"),
+        SettingDef("dispatch.retry_max_delay_seconds", _positive_float, 60.0,
+                   "Longest wait between two attempts of one delivery"),
+        SettingDef("dispatch.max_attempts", _count, 0,
+                   "Optional cap on attempts per delivery; 0 (the default): no cap, the retry window decides"),
     )
 }
 

@@ -14,6 +14,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from console import stopsignals
+
 CONTEXT = multiprocessing.get_context("spawn")
 
 
@@ -26,17 +28,27 @@ class ChildExited(RuntimeError):
 
 
 def spawn_and_wait(target: Callable[..., None], args: tuple[Any, ...], *, name: str, daemon: bool,
-                   timeout: float) -> tuple[BaseProcess, Connection, Any]:
+                   timeout: float, ignore_interrupt: bool = False) -> tuple[BaseProcess, Connection, Any]:
     """Start `target(conn, *args)` in a new interpreter; return the process, our end of the pipe
     and the first thing the child sent.
+
+    With `ignore_interrupt` the child ignores SIGINT from its first instruction on and starts
+    with SIGTERM blocked until `target` unblocks it (console.stopsignals): a Ctrl-C sent to the
+    whole process group is then this process's to handle, not a traceback in the child.
 
     Raises:
         TimeoutError: nothing came within `timeout` seconds (the child is killed).
         ChildExited: the child ended first.
     """
     parent, child = CONTEXT.Pipe()
-    proc = CONTEXT.Process(target=target, args=(child, *args), name=name, daemon=daemon)
-    proc.start()
+    if ignore_interrupt:
+        proc = CONTEXT.Process(target=stopsignals.run_ignoring_interrupt, args=(target, child, *args), name=name,
+                               daemon=daemon)
+        with stopsignals.blocked():
+            proc.start()
+    else:
+        proc = CONTEXT.Process(target=target, args=(child, *args), name=name, daemon=daemon)
+        proc.start()
     child.close()  # ours closed: EOF once the child's copy goes
     try:
         if not parent.poll(timeout):

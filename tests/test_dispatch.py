@@ -35,7 +35,7 @@ class FlakyHook(ThreadingHTTPServer):
 class _HookHandler(BaseHTTPRequestHandler):
     server: FlakyHook
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         with self.server.lock:
             failing = self.server.fail_first > 0
@@ -82,32 +82,57 @@ def test_webhook_failures_are_retried(cli, sqlite_url: str, tmp_path: Path, mail
     assert len(retries) == 3 and all("503" in e["details"]["error"] for e in retries)
 
 
-def test_gives_up_after_max_attempts_with_the_last_error(cli, sqlite_url: str, tmp_path: Path, mail_sink) -> None:  # type: ignore[no-untyped-def]
+def test_gives_up_when_the_retry_window_ends_with_the_last_error(cli, sqlite_url: str, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                   mail_sink) -> None:
+    setup_directory(cli, sqlite_url, tmp_path, 1, mail_sink.port)
+    # The window counts from the queueing: the dispatcher's start-up (seconds here) is part of it.
+    for key, value in (("dispatch.retry_window", "10s"), ("dispatch.retry_max_delay_seconds", "0.5")):
+        assert cli("settings", "set", key, value, db=sqlite_url).returncode == 0
+    mail_sink.fail_next(1000, code=451)
+    out = cli("send", "--title", "T", "--body", "B", "--group", "all", "--wait", "--json", db=sqlite_url)
+    assert out.returncode == 1, out.stderr
+    result = json.loads(out.stdout)
+    assert (result["failed"], result["state"]) == (1, "failed")
+    st = status(cli, sqlite_url, result["broadcast_id"])
+    assert (st["sent"], st["failed"], st["state"]) == (0, 1, "failed")
+    entries = _audit_actions(cli, sqlite_url)
+    retries = [e for e in entries if e["action"] == "delivery.retry"]
+    failed = [e for e in entries if e["action"] == "delivery.failed"]
+    assert len(failed) == 1 and failed[0]["details"]["gave_up"] == "the retry window ended"
+    assert failed[0]["details"]["attempt"] == len(retries) + 1 >= 3  # retried, not failed at the first error
+    assert "failed" in failed[0]["details"]["error"]  # Apprise's words for the refused DATA
+    assert mail_sink.rejected == len(retries) + 1
+    assert [e for e in entries if e["action"] == "broadcast.completed"][-1]["details"]["state"] == "failed"
+
+
+def test_an_attempt_cap_still_works_when_set(cli, sqlite_url: str, tmp_path: Path, mail_sink) -> None:  # type: ignore[no-untyped-def]
     setup_directory(cli, sqlite_url, tmp_path, 1, mail_sink.port)
     assert cli("settings", "set", "dispatch.max_attempts", "2", db=sqlite_url).returncode == 0
     mail_sink.fail_next(10, code=451)
-    bid = send(cli, sqlite_url, "--group", "all", "--wait")["broadcast_id"]
+    bid = json.loads(cli("send", "--title", "T", "--body", "B", "--group", "all", "--wait", "--json",
+                         db=sqlite_url).stdout)["broadcast_id"]
     st = status(cli, sqlite_url, bid)
     assert (st["sent"], st["failed"]) == (0, 1)
     failed = [e for e in _audit_actions(cli, sqlite_url) if e["action"] == "delivery.failed"]
     assert len(failed) == 1 and failed[0]["details"]["attempt"] == 2 and failed[0]["details"]["error"]
+    assert failed[0]["details"]["gave_up"] == "the attempt limit was reached"
 
 
-def test_smtp_down_then_back(cli, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_smtp_down_then_back(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sink = MailSink().start()
     port = sink.port
     sink.stop()  # the relay is down: nothing listens on that port now
-    setup_directory(cli, sqlite_url, tmp_path, 3, port)
-    bid = send(cli, sqlite_url, "--group", "all")["broadcast_id"]
-    proc = _dispatcher(sqlite_url)
+    setup_directory(cli, db_url, tmp_path, 3, port)
+    bid = send(cli, db_url, "--group", "all")["broadcast_id"]
+    proc = _dispatcher(db_url)
     try:
-        _wait(lambda: any(e["action"] == "delivery.retry" for e in _audit_actions(cli, sqlite_url)), 30)
+        _wait(lambda: any(e["action"] == "delivery.retry" for e in _audit_actions(cli, db_url)), 30)
         with MailSink(port=port) as back:
             back.wait_for(3, timeout=60)
-            _wait(lambda: status(cli, sqlite_url, bid)["sent"] == 3, 30)
+            _wait(lambda: status(cli, db_url, bid)["state"] == "sent", 30)
     finally:
         _stop(proc)
-    assert status(cli, sqlite_url, bid)["failed"] == 0
+    assert status(cli, db_url, bid)["failed"] == 0
 
 
 def _dispatcher(db: str, *extra: str) -> subprocess.Popen[str]:

@@ -26,7 +26,7 @@ def setup_directory(cli, db: str, tmp_path: Path, n: int, smtp_port: int) -> Non
               f"mailto://127.0.0.1:{smtp_port}?from=alerts@example.org&to={{address}}&mode=insecure", db=db)
     assert out.returncode == 0, out.stderr
     for key, value in (("ack.public_url", "http://ack.test:8080"), ("org.name", "Acme Ltd"),
-                       ("dispatch.retry_base_seconds", "0.2")):
+                       ("dispatch.retry_base_seconds", "0.2"), ("dispatch.retry_max_delay_seconds", "2")):
         assert cli("settings", "set", key, value, db=db).returncode == 0
 
 

@@ -6,7 +6,19 @@ own a `channels.Deliverer` (per-thread reuse is what makes Apprise fast, see
 channels.fast and channels.smtppool) — by default living in a child process,
 see console.broadcast.senders — and one recorder writes results in batches,
 each batch one transaction with its audit entries. Retries go back to the outbox with a
-later `next_attempt_at`, so a restart loses nothing.
+later `next_attempt_at`, so a restart loses nothing (the rules: console.broadcast.retry).
+
+What is permanent (fails at once, no retry): channels refused the message before anything
+was sent (`DeliveryResult.attempts == 0`: a URL Apprise cannot build, an unknown scheme, a
+personal URL that would reach several people, an address Apprise would misread) and a
+message that cannot be prepared because of its channel or address (`channels.ChannelError`).
+Everything else — refused connections, timeouts, 4xx/5xx answers, errors we cannot
+classify — is retried until the delivery's retry window ends: a wrong "permanent" would
+lose a message that a later try would have delivered.
+
+Stopping (`stop`): deliveries claimed but not started go back to pending; sends in flight
+get `stop_grace` seconds to finish and be recorded, then (with sender processes) are
+abandoned and go back to pending too; neither counts as an attempt.
 
 Signals (callbacks, plain Python; the GUI bridges them to Qt):
     on_recorded(list[Outcome]): after each committed batch of results.
@@ -20,14 +32,26 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from channels import Deliverer, DeliveryStatus, Outgoing, ServiceLimits, fill_address, notify_type_for, service_limits
+from channels import (
+    ChannelError,
+    Deliverer,
+    DeliveryStatus,
+    Outgoing,
+    ServiceLimits,
+    fill_address,
+    notify_type_for,
+    service_limits,
+)
 from console import settings
 from console.broadcast import outbox
+from console.broadcast.errors import SenderCrashed, SendInterrupted
 from console.broadcast.messages import MessageCache, MessageSpec
 from console.broadcast.outbox import Claimed, Outcome
 from console.broadcast.ratelimit import RateLimits
+from console.broadcast.retry import RetryPolicy
 from console.broadcast.senders import RemoteDeliverer, SenderProcesses
 from console.models import Broadcast, Channel, GroupLink, Recipient
 from console.storage import Database
@@ -40,20 +64,22 @@ class DispatchConfig:
     workers: int = 8
     processes: int = 2  # child processes that do the sending; 0 sends in this process
     batch: int = 200
-    max_attempts: int = 5
-    retry_base: float = 2.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     lease_seconds: float = 300.0
     idle_poll: float = 0.25
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
+    stop_grace: float = 5.0  # seconds in-flight sends get to finish when the dispatcher stops
 
     @classmethod
-    def from_settings(cls, db: Database, **overrides: float) -> DispatchConfig:
+    def from_settings(cls, db: Database, **overrides: Any) -> DispatchConfig:
         with db.read() as session:
             values = settings.get_all(session)
-        base = cls(workers=values["dispatch.workers"], processes=values["dispatch.processes"],
-                   max_attempts=values["dispatch.max_attempts"], retry_base=values["dispatch.retry_base_seconds"])
-        return cls(**{**base.__dict__, **overrides})  # type: ignore[arg-type]
+        retry = RetryPolicy(window=float(values["dispatch.retry_window"]), base=values["dispatch.retry_base_seconds"],
+                            max_delay=values["dispatch.retry_max_delay_seconds"],
+                            max_attempts=values["dispatch.max_attempts"])
+        base = cls(workers=values["dispatch.workers"], processes=values["dispatch.processes"], retry=retry)
+        return replace(base, **overrides)
 
 
 @dataclass(frozen=True)
@@ -71,6 +97,7 @@ class _Job:
     claimed: Claimed
     outgoing: Outgoing | None
     error: str | None = None
+    permanent: bool = False
 
 
 @dataclass
@@ -98,6 +125,7 @@ class Dispatcher:
         self._jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=max(16, self.config.workers * 8))
         self._results: queue.Queue[Outcome | None] = queue.Queue()
         self._stop = threading.Event()
+        self._abandon = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._limits = RateLimits()
@@ -132,15 +160,29 @@ class Dispatcher:
         self._wake.set()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop claiming, let in-flight sends finish and be recorded, then return."""
+        """Stop claiming and return once every claimed delivery is recorded or back in the outbox.
+
+        Claimed deliveries not started yet go back to pending; sends in flight get
+        `config.stop_grace` seconds (less if `abandon` is called) to finish, then those of
+        sender processes are abandoned and go back to pending, uncounted. Sends made in this
+        process cannot be abandoned: they end within the socket timeouts.
+        """
         self._stop.set()
         self._wake.set()
         claimer, *rest = self._threads or [None]
         if claimer is not None:
             claimer.join(timeout)
+        self._release_queued("the dispatcher stopped before sending it")
         senders = [t for t in rest if t.name.startswith("dispatch-sender")]
         for _ in senders:
             self._jobs.put(None)
+        deadline = time.monotonic() + self.config.stop_grace
+        for t in senders:
+            while t.is_alive() and not self._abandon.is_set() and time.monotonic() < deadline:
+                t.join(min(0.1, max(0.0, deadline - time.monotonic())))
+        if any(t.is_alive() for t in senders) and self._senders is not None:
+            log.warning("abandoning the sends still in flight; their deliveries go back to the outbox")
+            self._senders.abandon()
         for t in senders:
             t.join(timeout)
         self._results.put(None)
@@ -151,9 +193,31 @@ class Dispatcher:
             self._senders.close()
             self._senders = None
 
+    def abandon(self) -> None:
+        """Make a running `stop` abandon the sends in flight now (a second Ctrl-C).
+
+        Only sets flags and signals the sender processes: safe from a signal handler.
+        """
+        self._abandon.set()
+        if self._senders is not None:
+            self._senders.abandon()
+
+    def _release_queued(self, why: str) -> None:
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if job is not None:
+                self._results.put(outbox.interrupted(job.claimed, why))
+
     def run_until_done(self, broadcast_id: int | None = None, *, poll: float = 0.1,
-                       timeout: float | None = None) -> bool:
-        """Block until nothing is pending or sending (for one broadcast, or at all)."""
+                       timeout: float | None = None, interrupted: Callable[[float], bool] | None = None) -> bool:
+        """Block until nothing is pending or sending (for one broadcast, or at all).
+
+        Returns False when `timeout` passed or `interrupted(seconds)` (a wait that returns
+        True once the caller was asked to stop, e.g. `StopRequest.wait`) said so first.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with self.db.read() as session:
@@ -161,7 +225,10 @@ class Dispatcher:
                     return True
             if deadline is not None and time.monotonic() > deadline:
                 return False
-            time.sleep(poll)
+            if interrupted is None:
+                time.sleep(poll)
+            elif interrupted(poll):
+                return False
 
     # -- claimer ----------------------------------------------------------------------
     def _claim_loop(self) -> None:
@@ -217,6 +284,9 @@ class Dispatcher:
         for c in claimed:
             try:
                 jobs.append(_Job(c, self._outgoing(ctx, c, box.open(tokens[c]) if c in tokens else None)))
+            except ChannelError as exc:  # its channel or address cannot be used: no retry will fix that
+                log.warning("cannot prepare delivery %d: %s", c.id, exc)
+                jobs.append(_Job(c, None, f"cannot prepare the message: {exc}", permanent=True))
             except Exception as exc:  # a broken row must not stop the others
                 log.exception("cannot prepare delivery %d", c.id)
                 jobs.append(_Job(c, None, f"cannot prepare the message: {exc}"))
@@ -252,19 +322,30 @@ class Dispatcher:
             if job is None:
                 return
             if job.outgoing is None:
-                self._results.put(Outcome(job.claimed, False, job.error, "", 0.0))
+                self._results.put(Outcome(job.claimed, False, job.error, "", 0.0, permanent=job.permanent))
+                continue
+            if self._stop.is_set():  # taken from the queue as the dispatcher stops: leave it for later
+                self._results.put(outbox.interrupted(job.claimed, "the dispatcher stopped before sending it"))
                 continue
             rate = self._routes[job.claimed.channel_id].rate
             if rate:
                 self._limits.acquire(job.claimed.channel_id, rate)
             try:
                 result = deliverer.send(job.outgoing)
-            except Exception as exc:  # a bug must cost one delivery (retried), not the sender thread
+            except SendInterrupted as exc:
+                self._results.put(outbox.interrupted(job.claimed, str(exc)))
+                continue
+            except SenderCrashed as exc:
+                self._results.put(Outcome(job.claimed, False, str(exc), "", 0.0))
+                continue
+            except Exception as exc:  # a bug must cost one attempt (retried), not the sender thread
                 log.exception("sending delivery %d failed unexpectedly", job.claimed.id)
                 self._results.put(Outcome(job.claimed, False, f"internal error: {exc.__class__.__name__}", "", 0.0))
                 continue
+            failed = result.status is DeliveryStatus.FAILED
             self._results.put(Outcome(job.claimed, result.status is DeliveryStatus.OK, result.error, result.target,
-                                      result.duration, result.status is DeliveryStatus.TIMED_OUT))
+                                      result.duration, result.status is DeliveryStatus.TIMED_OUT,
+                                      permanent=failed and result.attempts == 0))
 
     # -- recorder ---------------------------------------------------------------------
     def _record_loop(self) -> None:
@@ -294,7 +375,7 @@ class Dispatcher:
             try:
                 with self.db.write() as session:
                     conn = session.connection()
-                    touched = outbox.record(conn, self.me, batch, self.config.max_attempts, self.config.retry_base)
+                    judged, touched = outbox.record(conn, self.me, batch, self.config.retry)
                     finished = outbox.finish_broadcasts(conn, touched)
                 break
             except Exception:
@@ -303,7 +384,7 @@ class Dispatcher:
         else:
             return  # rows stay 'sending'; their lease brings them back (at-least-once)
         if self.on_recorded:
-            self.on_recorded(batch)
+            self.on_recorded(judged)
         if finished and self.on_finished:
             self.on_finished(finished)
 
@@ -311,7 +392,7 @@ class Dispatcher:
 def _route(channel: Channel, url: str) -> _Route:
     try:
         limits: ServiceLimits | None = service_limits(url, channel.kind)
-    except Exception:  # limits are a refinement: an unreadable one must not stop delivery
+    except Exception:  # noqa: BLE001 - limits are a refinement: an unreadable one must not stop delivery
         log.warning("cannot read the service limits of channel %s", channel.name)
         limits = None
     return _Route(channel.kind, url, channel.rate_per_sec, limits)

@@ -9,20 +9,25 @@ and the parent only hears which broadcasts changed.
 Protocol over one pipe. Parent → child: "wake", "stop". Child → parent:
 ("started",) or ("failed", text) once, then ("recorded", [broadcast ids]) and
 ("finished", [broadcast ids]) as batches commit, and ("stopped",) at the end.
-The child stops by itself (finishing what it holds) when the parent goes away.
+The child stops by itself (finishing what it holds) when the parent goes away or
+on SIGTERM; it ignores SIGINT (a terminal's Ctrl-C reaches the whole process group:
+the desktop app quits and stops it). Stopping puts unsent and abandoned deliveries
+back in the outbox without counting an attempt (see Dispatcher.stop).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 from collections.abc import Callable
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from console.broadcast.errors import DispatchError
 from console.spawned import ChildExited, spawn_and_wait
+from console.stopsignals import StopRequest, unblock_term
 from console.storage import Database
 
 log = logging.getLogger("console.broadcast.dispatchprocess")
@@ -32,6 +37,15 @@ class DispatcherProcessError(DispatchError):
 
 
 def _child_main(conn: Connection, url: str, key: bytes, key_source: str, stop_timeout: float, nice: int) -> None:
+    # Started by run_ignoring_interrupt: a terminal's Ctrl-C is the desktop app's to handle (it
+    # quits and stops us; if it dies, the pipe closes and we stop). SIGTERM stops us cleanly.
+    with StopRequest([signal.SIGTERM]) as terminated:
+        unblock_term()
+        _serve(conn, url, key, key_source, stop_timeout, nice, terminated)
+
+
+def _serve(conn: Connection, url: str, key: bytes, key_source: str, stop_timeout: float, nice: int,
+           terminated: StopRequest) -> None:
     if nice:
         os.nice(nice)  # before the imports: they are the start-up's biggest CPU cost
     from console.broadcast.dispatcher import DispatchConfig, Dispatcher
@@ -57,9 +71,12 @@ def _child_main(conn: Connection, url: str, key: bytes, key_source: str, stop_ti
     except Exception as exc:  # noqa: BLE001 - said to the parent in words
         send(("failed", f"{exc.__class__.__name__}: {exc}"))
         return
+    terminated.on_again = dispatcher.abandon
     send(("started",))
     try:
-        while True:
+        while not terminated.requested:
+            if conn not in wait([conn, terminated]):
+                continue
             try:
                 command = conn.recv()
             except (EOFError, OSError):
@@ -69,6 +86,8 @@ def _child_main(conn: Connection, url: str, key: bytes, key_source: str, stop_ti
                 dispatcher.wake()
             elif command == "stop":
                 break
+        if terminated.requested:
+            log.warning("stopping the dispatcher (SIGTERM)")
     finally:
         dispatcher.stop(stop_timeout)
         db.dispose()
@@ -116,7 +135,7 @@ class DispatcherProcess:
             # Not a daemon: the dispatcher starts its own sender processes. It ends when the pipe closes.
             self._proc, self._conn, first = spawn_and_wait(
                 _child_main, (self._db.url, key, source, stop_timeout, self._nice), name="crisis-dispatcher",
-                daemon=False, timeout=timeout)
+                daemon=False, timeout=timeout, ignore_interrupt=True)
         except TimeoutError:
             raise DispatcherProcessError(f"the dispatcher process did not start within {timeout:g} s") from None
         except ChildExited as exc:

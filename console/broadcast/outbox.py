@@ -1,5 +1,10 @@
 """The outbox in SQL: claim, record, recover, cancel. The dispatcher's database side.
 
+Recording applies the retry rules (console.broadcast.retry): a failure is tried
+again until the delivery's retry window ends; an interrupted send goes back to
+pending without counting the attempt; a broadcast ends `sent` only when every
+delivery went out, else `failed`.
+
 Claiming marks a batch `sending` in one statement. On PostgreSQL the batch is
 picked with `FOR UPDATE SKIP LOCKED`, so several dispatcher processes share one
 outbox without sending a delivery twice; on SQLite the write transaction
@@ -12,12 +17,15 @@ import datetime as dt
 import os
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from sqlalchemy import Connection, and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from console import audit
+from console.broadcast.retry import GiveUp, RetryPolicy
+from console.broadcast.states import OPEN_DELIVERY_STATES, BroadcastState, DeliveryState
 from console.models import Broadcast, Delivery, utcnow
 
 
@@ -36,11 +44,30 @@ class Claimed:
     address: str | None
     attempts: int
     reminder: bool
+    created_at: dt.datetime
+    """When the delivery was queued: its retry window starts here."""
+
+
+class Verdict(StrEnum):
+    """What recording made of an outcome."""
+
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    REQUEUED = "requeued"
+    """Interrupted before it finished (a stop, a killed sender): pending again, the attempt not counted."""
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to one claimed delivery, ready to be recorded."""
+    """What happened to one claimed delivery, ready to be recorded.
+
+    Attributes:
+        permanent: the error is one that retrying cannot fix: the delivery fails at once.
+        interrupted: the send was abandoned (a stop, a killed sender process): nothing is
+            known about it, so it goes back to pending and the attempt is not counted.
+        verdict: set by `record`: what became of it.
+    """
 
     claimed: Claimed
     ok: bool
@@ -48,13 +75,26 @@ class Outcome:
     target: str
     duration: float
     timed_out: bool = False
+    permanent: bool = False
+    interrupted: bool = False
+    verdict: Verdict | None = None
+
+    @property
+    def final(self) -> bool:
+        """The delivery is sent or failed for good."""
+        return self.verdict in (Verdict.SENT, Verdict.FAILED)
+
+
+def interrupted(claimed: Claimed, why: str) -> Outcome:
+    """The outcome of a claimed delivery whose send was abandoned or never started."""
+    return Outcome(claimed, False, why, "", 0.0, interrupted=True)
 
 
 def claim(conn: Connection, me: str, limit: int, now: dt.datetime | None = None) -> list[Claimed]:
     now = now or utcnow()
     picked = (
         select(Delivery.id)
-        .where(Delivery.state == "pending", Delivery.next_attempt_at <= now)
+        .where(Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now)
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -63,64 +103,98 @@ def claim(conn: Connection, me: str, limit: int, now: dt.datetime | None = None)
     stmt = (
         update(Delivery)
         .where(Delivery.id.in_(picked))
-        .values(state="sending", claimed_by=me, claimed_at=now, attempts=Delivery.attempts + 1)
+        .values(state=DeliveryState.SENDING, claimed_by=me, claimed_at=now, attempts=Delivery.attempts + 1)
         .returning(Delivery.id, Delivery.broadcast_id, Delivery.recipient_id, Delivery.group_link_id,
-                   Delivery.channel_id, Delivery.address, Delivery.attempts, Delivery.reminder)
+                   Delivery.channel_id, Delivery.address, Delivery.attempts, Delivery.reminder,
+                   Delivery.created_at)
     )
-    rows = [Claimed(*r) for r in conn.execute(stmt)]
+    rows = [Claimed(*r[:-1], created_at=_aware(r[-1] or now)) for r in conn.execute(stmt)]
     rows.sort(key=lambda c: c.id)
     return rows
 
 
-def record(conn: Connection, me: str, outcomes: list[Outcome], max_attempts: int, retry_base: float) -> set[int]:
-    """Write results and their audit entries; returns the broadcasts touched."""
-    now = utcnow()
-    sent, retry, failed = [], [], []
-    for o in outcomes:
-        c = o.claimed
-        if o.ok:
-            sent.append({"_id": c.id})
-        elif c.attempts < max_attempts:
-            delay = retry_base * (2 ** (c.attempts - 1))
-            retry.append({"_id": c.id, "_err": o.error, "_next": now + dt.timedelta(seconds=delay)})
-        else:
-            failed.append({"_id": c.id, "_err": o.error})
-    mine = and_(Delivery.id == bindparam("_id"), Delivery.state == "sending")
-    if sent:
-        conn.execute(update(Delivery).where(mine).values(state="sent", sent_at=now, last_error=None), sent)
-    if retry:
-        conn.execute(update(Delivery).where(mine).values(
-            state="pending", last_error=bindparam("_err"), next_attempt_at=bindparam("_next"), claimed_by=None), retry)
-    if failed:
-        conn.execute(update(Delivery).where(mine).values(state="failed", last_error=bindparam("_err")), failed)
+def _aware(value: dt.datetime) -> dt.datetime:
+    """SQLite returns naive datetimes; everything stored is UTC."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def record(conn: Connection, me: str, outcomes: list[Outcome], policy: RetryPolicy,
+           now: dt.datetime | None = None) -> tuple[list[Outcome], set[int]]:
+    """Write results and their audit entries.
+
+    Returns the outcomes with their verdicts, and the broadcasts touched.
+    """
+    now = now or utcnow()
+    judged: list[Outcome] = []
+    sent, retry, failed, requeued = [], [], [], []
     entries = []
     for o in outcomes:
         c = o.claimed
-        action = "delivery.sent" if o.ok else ("delivery.retry" if c.attempts < max_attempts else "delivery.failed")
+        if o.interrupted:
+            judged.append(replace(o, verdict=Verdict.REQUEUED))
+            requeued.append({"_id": c.id})
+            continue
         details = {"broadcast": c.broadcast_id, "recipient": c.recipient_id, "group_link": c.group_link_id,
                    "channel": c.channel_id, "address": c.address, "target": o.target, "attempt": c.attempts,
                    "ms": round(o.duration * 1000, 1), "reminder": c.reminder, "by": me}
-        if not o.ok:
+        if o.ok:
+            verdict = Verdict.SENT
+            sent.append({"_id": c.id})
+        else:
             details["error"] = o.error
-        entries.append(("dispatcher", action, f"delivery {c.id}", details))
+            after = GiveUp.PERMANENT if o.permanent else policy.next_attempt(c.attempts, c.created_at, now)
+            if isinstance(after, GiveUp):
+                verdict = Verdict.FAILED
+                details["gave_up"] = after.value
+                failed.append({"_id": c.id, "_err": o.error})
+            else:
+                verdict = Verdict.RETRY
+                details["next_attempt"] = after.isoformat(timespec="seconds")
+                retry.append({"_id": c.id, "_err": o.error, "_next": after})
+        judged.append(replace(o, verdict=verdict))
+        entries.append(("dispatcher", f"delivery.{verdict.value}", f"delivery {c.id}", details))
+    mine = and_(Delivery.id == bindparam("_id"), Delivery.state == DeliveryState.SENDING)
+    if sent:
+        conn.execute(update(Delivery).where(mine).values(
+            state=DeliveryState.SENT, sent_at=now, last_error=None), sent)
+    if retry:
+        conn.execute(update(Delivery).where(mine).values(
+            state=DeliveryState.PENDING, last_error=bindparam("_err"), next_attempt_at=bindparam("_next"),
+            claimed_by=None), retry)
+    if failed:
+        conn.execute(update(Delivery).where(mine).values(
+            state=DeliveryState.FAILED, last_error=bindparam("_err")), failed)
+    if requeued:
+        conn.execute(update(Delivery).where(mine).values(
+            state=DeliveryState.PENDING, attempts=Delivery.attempts - 1, next_attempt_at=now, claimed_by=None),
+            requeued)
+        reasons: dict[str, list[int]] = {}
+        for o in outcomes:
+            if o.interrupted:
+                reasons.setdefault(o.error or "interrupted", []).append(o.claimed.id)
+        for reason, ids in reasons.items():
+            entries.append(("dispatcher", "delivery.requeued", "outbox",
+                            {"deliveries": len(ids), "ids": ids, "reason": reason, "by": me}))
     audit.append_many(conn, entries)
-    return {o.claimed.broadcast_id for o in outcomes}
+    return judged, {o.claimed.broadcast_id for o in outcomes}
 
 
 def finish_broadcasts(conn: Connection, broadcast_ids: set[int]) -> list[int]:
-    """Mark broadcasts with nothing left to send as sent; returns those finished now."""
+    """Close broadcasts with nothing left to send: `sent` when every delivery went out, else
+    `failed`; returns those finished now."""
     done = []
     for bid in sorted(broadcast_ids):
         left = conn.execute(select(func.count()).where(
-            Delivery.broadcast_id == bid, Delivery.state.in_(("pending", "sending")))).scalar_one()
+            Delivery.broadcast_id == bid, Delivery.state.in_(OPEN_DELIVERY_STATES))).scalar_one()
         if left:
             continue
-        changed = conn.execute(update(Broadcast).where(Broadcast.id == bid, Broadcast.state == "sending")
-                               .values(state="sent", closed_at=utcnow())).rowcount
+        counts = dict(conn.execute(select(Delivery.state, func.count()).where(Delivery.broadcast_id == bid)
+                                   .group_by(Delivery.state)).all())
+        state = BroadcastState.finished(counts.get(DeliveryState.FAILED.value, 0))
+        changed = conn.execute(update(Broadcast).where(Broadcast.id == bid, Broadcast.state == BroadcastState.SENDING)
+                               .values(state=state, closed_at=utcnow())).rowcount
         if changed:
-            counts = dict(conn.execute(select(Delivery.state, func.count()).where(Delivery.broadcast_id == bid)
-                                       .group_by(Delivery.state)).all())
-            audit.append(conn, "dispatcher", "broadcast.completed", f"broadcast {bid}", counts)
+            audit.append(conn, "dispatcher", "broadcast.completed", f"broadcast {bid}", {**counts, "state": state.value})
             done.append(bid)
     return done
 
@@ -129,13 +203,16 @@ def recover(conn: Connection, me: str, lease_seconds: float) -> int:
     """Put back `sending` rows whose dispatcher is gone (dead pid here, or lease expired)."""
     host, pid, _ = me.split(":")
     stale = utcnow() - dt.timedelta(seconds=lease_seconds)
-    owners = conn.execute(select(Delivery.claimed_by).where(Delivery.state == "sending").distinct()).scalars().all()
+    owners = conn.execute(select(Delivery.claimed_by).where(Delivery.state == DeliveryState.SENDING)
+                          .distinct()).scalars().all()
     dead = [o for o in owners if o and o != me and _is_dead(o, host, int(pid))]
     cond = Delivery.claimed_at < stale
     if dead:
         cond = cond | Delivery.claimed_by.in_(dead)
-    count = conn.execute(update(Delivery).where(Delivery.state == "sending", cond)
-                         .values(state="pending", claimed_by=None, next_attempt_at=utcnow())).rowcount
+    # The attempt's result was never recorded: it is not counted (the send may be made again).
+    count = conn.execute(update(Delivery).where(Delivery.state == DeliveryState.SENDING, cond)
+                         .values(state=DeliveryState.PENDING, claimed_by=None, attempts=Delivery.attempts - 1,
+                                 next_attempt_at=utcnow())).rowcount
     if count:
         audit.append(conn, "dispatcher", "delivery.requeued", "outbox",
                      {"deliveries": count, "reason": "dispatcher stopped mid-send", "by": me})
@@ -167,15 +244,16 @@ def cancel(session: Session, broadcast_id: int, actor: str) -> int:
 
     b = existing_broadcast(session, broadcast_id)
     count = session.execute(update(Delivery).where(Delivery.broadcast_id == broadcast_id,
-                                                   Delivery.state == "pending").values(state="cancelled")).rowcount
-    b.state, b.closed_at = "cancelled", utcnow()
+                                                   Delivery.state == DeliveryState.PENDING)
+                            .values(state=DeliveryState.CANCELLED)).rowcount
+    b.state, b.closed_at = BroadcastState.CANCELLED, utcnow()
     audit.append(session, actor, "broadcast.cancel", f"broadcast {broadcast_id}", {"cancelled_deliveries": count})
     return count
 
 
 def open_work(session: Session, broadcast_id: int | None = None) -> int:
     """Deliveries still pending or sending (of one broadcast, or all)."""
-    q = select(func.count()).where(Delivery.state.in_(("pending", "sending")))
+    q = select(func.count()).where(Delivery.state.in_(OPEN_DELIVERY_STATES))
     if broadcast_id is not None:
         q = q.where(Delivery.broadcast_id == broadcast_id)
     return session.scalar(q) or 0

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from console import audit
 from console.broadcast.errors import BroadcastError
 from console.broadcast.send import existing_broadcast
+from console.broadcast.states import BroadcastState, DeliveryState
 from console.models import Channel, Delivery, Recipient, utcnow
 
 
@@ -17,7 +18,7 @@ def remind(session: Session, broadcast_id: int, actor: str) -> tuple[int, int]:
     Returns (people reminded, deliveries queued).
     """
     b = existing_broadcast(session, broadcast_id)
-    if b.state == "cancelled":
+    if b.state == BroadcastState.CANCELLED:
         raise BroadcastError(f"broadcast {broadcast_id} was cancelled: nothing to remind")
     routes = session.execute(
         select(Delivery.recipient_id, Delivery.channel_id, Delivery.address)
@@ -29,13 +30,14 @@ def remind(session: Session, broadcast_id: int, actor: str) -> tuple[int, int]:
     ).all()
     now = utcnow()
     rows = [{"broadcast_id": broadcast_id, "recipient_id": rid, "channel_id": cid, "address": address,
-             "state": "pending", "attempts": 0, "reminder": True, "next_attempt_at": now, "created_at": now}
+             "state": DeliveryState.PENDING.value, "attempts": 0, "reminder": True, "next_attempt_at": now,
+             "created_at": now}
             for rid, cid, address in routes]
     for start in range(0, len(rows), 500):
         session.execute(insert(Delivery), rows[start:start + 500])
     people = len({r["recipient_id"] for r in rows})
-    if rows and b.state == "sent":
-        b.state = "sending"
+    if rows and b.state in (BroadcastState.SENT, BroadcastState.FAILED):
+        b.state = BroadcastState.SENDING.value  # open again until the reminders are recorded
     audit.append(session, actor, "broadcast.remind", f"broadcast {broadcast_id}",
                  {"recipients": people, "deliveries": len(rows)})
     return people, len(rows)

@@ -1,4 +1,7 @@
-"""Counts of one broadcast, read from the database (the live views use them too)."""
+"""Counts of one broadcast, read from the database (the live views use them too).
+
+The failed deliveries themselves are listed by console.broadcast.failures.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +12,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.broadcast.send import existing_broadcast
+from console.broadcast.states import BroadcastState, DeliveryState
 from console.models import Delivery, Recipient
+from console.vocabulary import AnswerSource
 
 
 @dataclass(frozen=True)
 class BroadcastStatus:
+    """`state`: sending (deliveries open), sent (every delivery went out), failed (finished, some
+    did not go out) or cancelled."""
+
     broadcast_id: int
     incident_id: int
     kind: str
@@ -32,6 +40,9 @@ class BroadcastStatus:
     answers: dict[str, int] = field(default_factory=dict)
     unreachable: int = 0
     created_at: str = ""
+    help_options: list[str] = field(default_factory=list)
+    needs_help: int = 0  # people whose answer in force is a help option
+    self_reported: int = 0  # people whose answer in force came through a group link (unconfirmed)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -40,6 +51,7 @@ class BroadcastStatus:
             "recipients": self.recipients, "sent": self.sent, "failed": self.failed, "pending": self.pending,
             "cancelled": self.cancelled, "acknowledged": self.acknowledged, "late": self.late,
             "answers": self.answers, "unreachable": self.unreachable, "created_at": self.created_at,
+            "help_options": self.help_options, "needs_help": self.needs_help, "self_reported": self.self_reported,
         }
 
 
@@ -53,16 +65,24 @@ def broadcast_status(session: Session, broadcast_id: int) -> BroadcastStatus:
         select(Recipient.answer, func.count()).where(Recipient.broadcast_id == broadcast_id,
                                                      Recipient.answer.is_not(None)).group_by(Recipient.answer)
     ).all())
-    late = session.scalar(select(func.count()).where(Recipient.broadcast_id == broadcast_id,
-                                                     Recipient.answer_late.is_(True))) or 0
+    late, needs_help, self_reported = session.execute(select(
+        func.count().filter(Recipient.answer_late.is_(True)),
+        func.count().filter(Recipient.needs_help.is_(True)),
+        func.count().filter(Recipient.answer_source == AnswerSource.GROUP.value),
+    ).where(Recipient.broadcast_id == broadcast_id)).one()
     answers = {option: by_answer.pop(option, 0) for option in b.options}
     answers.update(by_answer)  # answers to options no longer offered still count
-    pending = states.get("pending", 0) + states.get("sending", 0)
-    state = b.state if b.state == "cancelled" else ("sending" if pending else "sent")
+    pending = states.get(DeliveryState.PENDING, 0) + states.get(DeliveryState.SENDING, 0)
+    failed = states.get(DeliveryState.FAILED, 0)
+    if b.state == BroadcastState.CANCELLED:
+        state = BroadcastState.CANCELLED
+    else:  # what is true now, even before the dispatcher's next batch closes the broadcast
+        state = BroadcastState.SENDING if pending else BroadcastState.finished(failed)
     return BroadcastStatus(
-        broadcast_id=b.id, incident_id=b.incident_id, kind=b.kind, title=b.title, state=state,
+        broadcast_id=b.id, incident_id=b.incident_id, kind=b.kind, title=b.title, state=state.value,
         exercise=b.exercise, severity=b.severity, options=list(b.options), recipients=recipients,
-        sent=states.get("sent", 0), failed=states.get("failed", 0), pending=pending,
-        cancelled=states.get("cancelled", 0), acknowledged=sum(answers.values()), late=late, answers=answers,
+        sent=states.get(DeliveryState.SENT, 0), failed=failed, pending=pending,
+        cancelled=states.get(DeliveryState.CANCELLED, 0), acknowledged=sum(answers.values()), late=late, answers=answers,
         unreachable=len(b.unreachable or []), created_at=b.created_at.isoformat(timespec="seconds"),
+        help_options=list(b.help_options or []), needs_help=needs_help, self_reported=self_reported,
     )

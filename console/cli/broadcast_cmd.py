@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from typing import TYPE_CHECKING
 
-from console.cli.base import actor, add_common, open_db, print_json
+from console.cli.base import actor, add_common, fail, open_db, print_json
 
 if TYPE_CHECKING:
     from console.broadcast.dispatcher import Dispatcher
@@ -31,24 +29,32 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     send.add_argument("--severity", default="info", choices=("info", "warning", "critical"))
     send.add_argument("--option", action="append", metavar="TEXT",
                       help="an answer option (repeatable; default: Acknowledge)")
-    send.add_argument("--safety-check", action="store_true", help="answer options: I'm safe / I need help")
+    send.add_argument("--help-option", action="append", default=[], metavar="TEXT",
+                      help="an answer option that means 'needs help' (repeatable; added to the options)")
+    send.add_argument("--safety-check", action="store_true",
+                      help="answer options: I'm safe / I need help (the second means 'needs help')")
     send.add_argument("--exercise", action="store_true", help="a drill: labelled [EXERCISE] on every channel")
     send.add_argument("--incident", type=int, metavar="ID", help="thread into this incident")
     send.add_argument("--kind", choices=("alert", "update", "all_clear"), default="alert")
-    send.add_argument("--wait", action="store_true", help="send now, in this process, until all are sent or failed")
+    send.add_argument("--wait", action="store_true",
+                      help="send now, in this process, until all are sent or failed (failures are retried for "
+                           "the setting dispatch.retry_window); exit 1 if any failed, 130 on Ctrl-C")
     send.add_argument("--json", action="store_true", help="machine-readable output")
     send.set_defaults(handler=send_cmd)
 
     status = sub.add_parser("status", help="delivery and answer counts of a broadcast")
     add_common(status, top=False)
     status.add_argument("broadcast_id", type=int, metavar="BROADCAST_ID")
+    status.add_argument("--failures", action="store_true",
+                        help="list the failed deliveries: person, channel, attempts, last error")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(handler=status_cmd)
 
     remind = sub.add_parser("remind", help="re-send to recipients who have not answered (same links)")
     add_common(remind, top=False)
     remind.add_argument("broadcast_id", type=int, metavar="BROADCAST_ID")
-    remind.add_argument("--wait", action="store_true", help="send the reminders now, in this process")
+    remind.add_argument("--wait", action="store_true",
+                        help="send the reminders now, in this process; exit 1 if any failed, 130 on Ctrl-C")
     remind.set_defaults(handler=remind_cmd)
 
     cancel = sub.add_parser("cancel", help="cancel the pending deliveries of a broadcast")
@@ -63,56 +69,132 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def send_cmd(args: argparse.Namespace) -> int:
-    from console.broadcast.send import SAFETY_CHECK, BroadcastRequest, check_request, create_broadcast
+    from console.broadcast.send import (
+        SAFETY_CHECK,
+        SAFETY_CHECK_HELP,
+        BroadcastRequest,
+        check_request,
+        create_broadcast,
+    )
 
-    if args.safety_check and args.option:
+    if args.safety_check and (args.option or args.help_option):
         from console.broadcast.errors import BroadcastError
 
-        raise BroadcastError("--safety-check and --option cannot be used together")
-    options = list(SAFETY_CHECK) if args.safety_check else (args.option or ["Acknowledge"])
+        raise BroadcastError("--safety-check and --option/--help-option cannot be used together")
+    if args.safety_check:
+        options, helps = list(SAFETY_CHECK), list(SAFETY_CHECK_HELP)
+    else:
+        given = args.option or ([] if args.help_option else ["Acknowledge"])
+        options, helps = given + [h for h in args.help_option if h not in given], args.help_option
     req = check_request(BroadcastRequest(
         title=args.title, body=args.body, groups=args.group, contact_ids=args.contact, channels=args.channel,
-        severity=args.severity, options=options, exercise=args.exercise, incident_id=args.incident, kind=args.kind,
+        severity=args.severity, options=options, help_options=helps, exercise=args.exercise,
+        incident_id=args.incident, kind=args.kind,
     ))
     db = open_db(args)
     box = db.secrets
     with db.write() as session:
         result = create_broadcast(session, box, req, actor(args))
-    if args.wait:
-        _run_until_done(db, result.broadcast_id, result.deliveries, show=not args.json)
+    stopped = _run_until_done(db, result.broadcast_id, result.deliveries, show=not args.json) if args.wait else None
     if args.json:
-        print_json(result.as_json())
+        data = result.as_json()
+        if args.wait:
+            data.update(_counts(db, result.broadcast_id))
+        print_json(data)
+    else:
+        print(f"broadcast {result.broadcast_id}: {result.recipients} recipients, {result.deliveries} deliveries queued")
+        for u in result.unreachable:
+            print(f"  unreachable: {u['contact']} ({u['why']})")
+    if not args.wait:
         return 0
-    print(f"broadcast {result.broadcast_id}: {result.recipients} recipients, {result.deliveries} deliveries queued")
-    for u in result.unreachable:
-        print(f"  unreachable: {u['contact']} ({u['why']})")
-    if args.wait:
-        return status_cmd(argparse.Namespace(**{**vars(args), "broadcast_id": result.broadcast_id, "json": False}))
-    return 0
+    if stopped is not None:
+        _say_interrupted(db, result.broadcast_id)
+        return stopped
+    if not args.json:
+        status_cmd(argparse.Namespace(**{**vars(args), "broadcast_id": result.broadcast_id, "json": False,
+                                         "failures": False}))
+    return _report_failures(db, result.broadcast_id)
 
 
-def _run_until_done(db: Database, broadcast_id: int, total: int, *, show: bool) -> None:
+def _run_until_done(db: Database, broadcast_id: int, total: int, *, show: bool) -> int | None:
+    """Send in this process until the broadcast has nothing left to send.
+
+    Returns None when it is done, or the exit status (130 for Ctrl-C) when SIGINT or SIGTERM
+    stopped it: what was not sent stays in the outbox, nothing counted as a failed attempt.
+    """
     from console.broadcast.dispatcher import DispatchConfig, Dispatcher
+    from console.broadcast.outbox import Verdict
+    from console.broadcast.retry import format_duration
     from console.cli.progress import Progress
+    from console.stopsignals import StopRequest
 
     bar = Progress(total, enabled=show and sys.stderr.isatty())
     config = DispatchConfig.from_settings(db)
+    waiting: set[int] = set()
 
     def recorded(batch: list[Outcome]) -> None:
-        bar.advance(sum(1 for o in batch if o.ok or o.claimed.attempts >= config.max_attempts))
+        first = not waiting
+        for o in batch:
+            (waiting.add if o.verdict is Verdict.RETRY else waiting.discard)(o.claimed.id)
+        if first and waiting and show:
+            bar.note(f"some deliveries failed; they are retried for up to {format_duration(config.retry.window)} "
+                     "after they were queued (setting dispatch.retry_window); Ctrl-C stops, they stay queued")
+        bar.advance(sum(1 for o in batch if o.final), retrying=len(waiting))
 
     dispatcher = Dispatcher(db, config, on_recorded=recorded)
-    dispatcher.start()
-    try:
-        dispatcher.run_until_done(broadcast_id)
-    finally:
-        dispatcher.stop()
-        bar.close()
+    with StopRequest(on_again=dispatcher.abandon) as stop:
+        done = False
+        dispatcher.start()
+        try:
+            done = dispatcher.run_until_done(broadcast_id, interrupted=stop.wait)
+        finally:
+            if not done:
+                bar.note(f"stopping: sends in flight get {config.stop_grace:g} s to finish")
+            dispatcher.stop()
+            bar.close()
+        return None if done else stop.exit_status
+
+
+def _counts(db: Database, broadcast_id: int) -> dict[str, object]:
+    from console.broadcast.status import broadcast_status
+
+    with db.read() as session:
+        st = broadcast_status(session, broadcast_id)
+    return {"state": st.state, "sent": st.sent, "failed": st.failed, "pending": st.pending}
+
+
+def _say_interrupted(db: Database, broadcast_id: int) -> None:
+    from console.broadcast.outbox import open_work
+
+    with db.read() as session:
+        left = open_work(session, broadcast_id)
+    print(f"interrupted: {left} deliveries of broadcast {broadcast_id} are not sent yet and stay queued; "
+          "`crisis-console dispatch` or the desktop app sends them", file=sys.stderr)
+
+
+def _report_failures(db: Database, broadcast_id: int, after_id: int = 0) -> int:
+    """Per channel: how many deliveries failed and the last error (secrets masked). 1 if any failed."""
+    from console.broadcast.failures import by_channel, failed_deliveries
+
+    box = db.secrets
+    with db.read() as session:
+        failed = failed_deliveries(session, broadcast_id, box=box, after_id=after_id)
+        channels = by_channel(session, failed, box)
+    if not failed:
+        return 0
+    fail(f"{len(failed)} deliveries of broadcast {broadcast_id} failed "
+         f"(who: crisis-console status {broadcast_id} --failures)")
+    for c in channels:
+        where = f" ({c.url})" if c.url else ""
+        print(f"  {c.channel}{where}: {c.failed} failed; last error: {c.last_error}", file=sys.stderr)
+    return 1
 
 
 def status_cmd(args: argparse.Namespace) -> int:
     from console.broadcast.status import broadcast_status
 
+    if args.failures:
+        return _failures_cmd(args)
     with open_db(args).read() as session:
         st = broadcast_status(session, args.broadcast_id)
     if args.json:
@@ -130,16 +212,41 @@ def status_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _failures_cmd(args: argparse.Namespace) -> int:
+    from console.broadcast.failures import failed_deliveries
+
+    db = open_db(args)
+    box = db.secrets
+    with db.read() as session:
+        failed = failed_deliveries(session, args.broadcast_id, box=box)
+    if args.json:
+        print_json([f.as_json() for f in failed])
+        return 0
+    print(f"broadcast {args.broadcast_id}: {len(failed)} failed deliveries")
+    for f in failed:
+        who = f"{f.name} <{f.email}>" if f.name is not None else f"group {f.group or '?'} (group post)"
+        print(f"  {who}   {f.channel}   {f.attempts} attempts   {f.last_error}")
+    return 0
+
+
 def remind_cmd(args: argparse.Namespace) -> int:
+    from sqlalchemy import func, select
+
     from console.broadcast.reminders import remind
+    from console.models import Delivery
 
     db = open_db(args, key=True)
     with db.write() as session:
+        before = session.scalar(select(func.max(Delivery.id)).where(Delivery.broadcast_id == args.broadcast_id)) or 0
         people, deliveries = remind(session, args.broadcast_id, actor(args))
     print(f"broadcast {args.broadcast_id}: reminding {people} recipients ({deliveries} deliveries queued)")
-    if args.wait and deliveries:
-        _run_until_done(db, args.broadcast_id, deliveries, show=True)
-    return 0
+    if not (args.wait and deliveries):
+        return 0
+    stopped = _run_until_done(db, args.broadcast_id, deliveries, show=True)
+    if stopped is not None:
+        _say_interrupted(db, args.broadcast_id)
+        return stopped
+    return _report_failures(db, args.broadcast_id, after_id=before)
 
 
 def cancel_cmd(args: argparse.Namespace) -> int:
@@ -153,20 +260,19 @@ def cancel_cmd(args: argparse.Namespace) -> int:
 
 def dispatch_cmd(args: argparse.Namespace) -> int:
     from console.broadcast.dispatcher import DispatchConfig, Dispatcher
+    from console.stopsignals import StopRequest
 
     db = open_db(args)
     db.secrets  # fail now, in words, if the key is wrong  # noqa: B018
     overrides = {"workers": args.workers} if args.workers else {}
     dispatcher: Dispatcher = Dispatcher(db, DispatchConfig.from_settings(db, **overrides))
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    dispatcher.start()
-    print(f"dispatcher {dispatcher.me} running on {db.display_url} with {dispatcher.config.workers} workers",
-          flush=True)
-    while not stop.wait(1.0):
-        pass
-    print("stopping: finishing in-flight sends", flush=True)
-    dispatcher.stop()
+    with StopRequest(on_again=dispatcher.abandon) as stop:
+        dispatcher.start()
+        print(f"dispatcher {dispatcher.me} running on {db.display_url} with {dispatcher.config.workers} workers",
+              flush=True)
+        stop.wait()
+        print(f"stopping: sends in flight get {dispatcher.config.stop_grace:g} s to finish "
+              "(a second signal stops them now); what is not sent stays queued", flush=True)
+        dispatcher.stop()
     print("dispatcher stopped", flush=True)
     return 0

@@ -47,8 +47,8 @@ class BroadcastTreeModel(QAbstractItemModel):
         self._row_of: dict[int, int] = {}
         self._headers = (self.tr("Title"), self.tr("Kind"), self.tr("State"), self.tr("Sent"))
         self._kinds = {"alert": self.tr("alert"), "update": self.tr("update"), "all_clear": self.tr("all-clear")}
-        self._states = {"sending": self.tr("sending"), "sent": self.tr("sent"), "cancelled": self.tr("cancelled"),
-                        "open": self.tr("open"), "closed": self.tr("closed")}
+        self._states = {"sending": self.tr("sending"), "sent": self.tr("sent"), "failed": self.tr("failed"),
+                        "cancelled": self.tr("cancelled"), "open": self.tr("open"), "closed": self.tr("closed")}
         self._exercise = self.tr("[EXERCISE] ")
         self._bold = QFont()
         self._bold.setBold(True)
