@@ -3,7 +3,9 @@
 Stock waitress gives a connection `channel_timeout` seconds of silence, and any
 byte starts the count again: a client that sends one header line every 20 s
 holds its connection for ever, and about 1,000 of them (`connection_limit`) stop
-the service. Here:
+the service. Its select() loop also dies for good ("filedescriptor out of
+range") once a descriptor passes 1,024, and a failed accept() (EMFILE) closes
+its listening socket. Here:
 
 * a request (its head, and its body of at most 64 KiB) must arrive within
   `header_timeout` seconds of its first byte; the first one within that time of
