@@ -4,8 +4,8 @@ Stock waitress gives a connection `channel_timeout` seconds of silence, and any
 byte starts the count again: a client that sends one header line every 20 s
 holds its connection for ever, and about 1,000 of them (`connection_limit`) stop
 the service. Its select() loop also dies for good ("filedescriptor out of
-range") once a descriptor passes 1,024, and a failed accept() (EMFILE) closes
-its listening socket. Here:
+range") once a descriptor passes 1,024, and out of descriptors (EMFILE) it
+logs a traceback on every loop turn, spinning. Here:
 
 * a request (its head, and its body of at most 64 KiB) must arrive within
   `header_timeout` seconds of its first byte; the first one within that time of
@@ -193,7 +193,7 @@ class GuardedServer(TcpWSGIServer):
                 return
             try:
                 pair = self.accept()
-            except OSError as exc:  # EMFILE and the like: stock waitress would close the listening socket
+            except OSError as exc:  # EMFILE and the like: pause rather than spin on a readable listening socket
                 self._accept_paused_until = time.monotonic() + 0.5
                 log.warning("acknowledgement service: cannot accept connections (%s); pausing 0.5 s",
                             exc.strerror or exc)
