@@ -7,9 +7,8 @@ Create Date: 2026-11-23 00:54:52.903789
 
 import datetime
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
@@ -191,7 +190,7 @@ def upgrade() -> None:
     groups = sa.table("groups", sa.column("name", sa.String), sa.column("description", sa.Text),
                       sa.column("created_at", sa.DateTime(timezone=True)))
     op.bulk_insert(groups, [{"name": "all", "description": "Everyone in the directory",
-                             "created_at": datetime.datetime.now(datetime.timezone.utc)}])
+                             "created_at": datetime.datetime.now(datetime.UTC)}])
 
 
 def downgrade() -> None:

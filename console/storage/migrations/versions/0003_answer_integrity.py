@@ -7,9 +7,8 @@ Create Date: 2026-11-27 15:00:00
 
 import json
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'
