@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -27,6 +30,8 @@ from console.broadcast.status import broadcast_status
 from console.models import AuditEntry, Recipient
 from console.storage import Database, open_database
 from console.vocabulary import AnswerSource
+from tests.conftest import require
+from tests.helpers.mounts import Tmpfs
 
 HELP, SAFE = "I need help", "I'm safe"
 
@@ -212,3 +217,43 @@ def test_self_report_replays_are_recorded_once(live: Live) -> None:
     for _ in range(20):
         assert live.group("person3@example.org", SAFE).status_code == 200
     assert live.entries(SELF_REPORT_ACTION) == 1
+
+
+def test_healthz_says_unhealthy_while_answers_cannot_be_committed(tmp_path: Path) -> None:
+    """The database's disk fills up under a running service: /healthz and answers say 503, nothing
+    is half-written, and both recover when there is room again."""
+    disk = require(lambda: Tmpfs(tmp_path / "disk", 16 * 1024))
+    path = disk.path / "console.db"
+    try:
+        for live in serve(f"sqlite:///{path}", 2):
+            assert requests.get(f"{live.url}/healthz", timeout=10).json()["status"] == "ok"
+            page = requests.get(f"{live.url}/a/{live.token(0)}", timeout=10)
+            with sqlite3.connect(path) as conn:  # an empty WAL: the next commit needs new room on the disk
+                assert conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+            filler = disk.fill()
+            try:
+                sick = wait_for_health(live.url, 503)
+                assert sick.json() == {"status": "unavailable", "database": "ok", "writer": "cannot commit"}
+                refused = requests.post(f"{live.url}/a/{live.token(0)}",
+                                        data={"check": check_of(page.text), "answer": HELP}, timeout=40)
+                assert refused.status_code == 503 and "Answer not recorded" in refused.text
+            finally:
+                filler.unlink()
+            wait_for_health(live.url, 200)
+            assert live.personal(0, HELP).status_code == 200
+            assert live.state(0)[:3] == (HELP, AnswerSource.PERSONAL, True)
+            with live.db.read() as session:
+                assert audit.verify(session).ok
+    finally:
+        disk.unmount()
+
+
+def wait_for_health(url: str, status: int, timeout: float = 15.0) -> requests.Response:
+    """/healthz once it answers `status` (its result is reused for a couple of seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = requests.get(f"{url}/healthz", timeout=10)
+        if reply.status_code == status or time.monotonic() > deadline:
+            assert reply.status_code == status, reply.text
+            return reply
+        time.sleep(0.2)

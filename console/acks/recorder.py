@@ -30,6 +30,7 @@ from console.acks.answers import (
 )
 from console.acks.errors import RecipientGone, RecorderUnavailable
 from console.acks.rawdb import RawDialect
+from console.models import utcnow
 from console.storage import Database
 
 log = logging.getLogger("console.acks.recorder")
@@ -90,13 +91,18 @@ class PendingAnswer:
 
 
 _STOP = object()
-_PROBE_SQL = 'UPDATE settings SET value = value WHERE "key" = :k'
+_PROBE_SQL = ('INSERT INTO settings ("key", value) VALUES (:k, :v) '
+              'ON CONFLICT ("key") DO UPDATE SET value = excluded.value')
 
 
 class Probe:
-    """A request that writes one row and commits: can answers be committed right now?"""
+    """A request that writes one row and commits: can answers be committed right now?
 
-    KEY = "ack.form_key"  # a row every database with an answer service has (console.acks.formcheck)
+    The row's value changes every time (SQLite writes nothing for an update to the same value,
+    so that would prove nothing on a full disk): the time of the last successful probe.
+    """
+
+    KEY = "ack.health_probe"  # internal: not one of console.settings.DEFINITIONS
 
 
 class GroupCommitRecorder:
@@ -239,7 +245,7 @@ class GroupCommitRecorder:
             real = [r for r in requests if isinstance(r, AnswerRequest | LinkRequest)]
             done = iter(write_requests(cursor, self._raw, real) if real else [])
             if any(isinstance(r, Probe) for r in requests):
-                cursor.execute(self._raw.sql(_PROBE_SQL), {"k": Probe.KEY})
+                cursor.execute(self._raw.sql(_PROBE_SQL), {"k": Probe.KEY, "v": utcnow().isoformat()})
             cursor.execute("COMMIT")
             return [next(done) if isinstance(r, AnswerRequest | LinkRequest) else None for r in requests]
         except BaseException:
