@@ -30,7 +30,7 @@ class HelpOptionBox(QComboBox):
         keep = self.currentData() if help_options is None else (help_options[0] if help_options else None)
         self.blockSignals(True)
         self.clear()
-        self.addItem(self.tr("No answer means \u201cneeds help\u201d"), None)
+        self.addItem(self.tr("None of the answers"), None)
         for option in options:
             self.addItem(option, option)
         self.setCurrentIndex(max(self.findData(keep), 0) if keep is not None else 0)
