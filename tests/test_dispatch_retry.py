@@ -133,6 +133,14 @@ def test_a_broadcast_nobody_received_says_failed(cli, db_url: str, tmp_path: Pat
     completed = [e for e in _audit(cli, db_url) if e["action"] == "broadcast.completed"]
     assert completed[-1]["details"]["state"] == "failed"
 
+    reminded = cli("remind", "1", "--wait", db=db_url)  # the reminders fail too: only they are reported
+    assert reminded.returncode == 1, reminded.stderr
+    assert "3 deliveries of broadcast 1 failed" in reminded.stderr and "  Corp mail" in reminded.stderr
+    assert secret not in reminded.stderr + reminded.stdout
+    failures = json.loads(cli("status", "1", "--failures", "--json", db=db_url).stdout)
+    assert sorted(f["reminder"] for f in failures) == [False] * n + [True] * n
+    assert status(cli, db_url, 1)["state"] == "failed"
+
 
 def test_an_error_retrying_cannot_fix_fails_at_once(cli, sqlite_url: str, tmp_path: Path, mail_sink) -> None:  # type: ignore[no-untyped-def]
     csv = tmp_path / "people.csv"

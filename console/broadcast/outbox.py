@@ -153,7 +153,8 @@ def record(conn: Connection, me: str, outcomes: list[Outcome], policy: RetryPoli
                 retry.append({"_id": c.id, "_err": o.error, "_next": after})
         judged.append(replace(o, verdict=verdict))
         entries.append(("dispatcher", f"delivery.{verdict.value}", f"delivery {c.id}", details))
-    mine = and_(Delivery.id == bindparam("_id"), Delivery.state == DeliveryState.SENDING)
+    # Still ours: a claim whose lease ran out may have been recovered and claimed by another dispatcher.
+    mine = and_(Delivery.id == bindparam("_id"), Delivery.state == DeliveryState.SENDING, Delivery.claimed_by == me)
     if sent:
         conn.execute(update(Delivery).where(mine).values(
             state=DeliveryState.SENT, sent_at=now, last_error=None), sent)
