@@ -36,7 +36,7 @@ from console.storage import Database
 log = logging.getLogger("console.acks.recorder")
 
 __all__ = ["AUDIT_ACTION", "AnswerRecorder", "AnswerRequest", "GroupCommitRecorder", "LinkRequest", "Outcome",
-           "PendingAnswer"]
+           "PendingAnswer", "Probe"]
 
 
 class AnswerRecorder(Protocol):
@@ -45,6 +45,8 @@ class AnswerRecorder(Protocol):
     def record(self, request: Request, timeout: float = ...) -> Outcome: ...
 
     def barrier(self, timeout: float = ...) -> None: ...
+
+    def probe(self, timeout: float = ...) -> None: ...
 
     def start(self) -> None: ...
 

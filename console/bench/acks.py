@@ -38,6 +38,7 @@ from console.acks.recorder import (
     AnswerRequest,
     GroupCommitRecorder,
     Outcome,
+    Probe,
 )
 from console.acks.server import DEFAULT_THREADS, AckServer
 from console.acks.tokens import hash_token
@@ -53,6 +54,7 @@ from console.models import (
     GroupLink,
     Incident,
     Recipient,
+    Setting,
     utcnow,
 )
 from console.storage import Database
@@ -118,6 +120,13 @@ class OrmRecorder:
     @property
     def alive(self) -> bool:
         return True
+
+    def barrier(self, timeout: float = 30.0) -> None:
+        """Nothing is queued here: every request commits in its own thread."""
+
+    def probe(self, timeout: float = 5.0) -> None:
+        with self._db.write() as session:
+            session.merge(Setting(key=Probe.KEY, value=utcnow().isoformat()))
 
     def record(self, request: AnswerRequest, timeout: float = 30.0) -> Outcome:
         with self._db.write() as session:
