@@ -190,6 +190,7 @@ def test_a_sender_child_stopped_alone_is_replaced_and_its_send_not_counted(  # t
         os.kill(first, signal.SIGINT)  # Ctrl-C is the dispatcher's to handle: the child ignores it
         os.kill(first, signal.SIGTERM)
         wait_until(lambda: first not in _children(proc.pid) and len(_children(proc.pid)) == 2, 60, "a new child")
+        wait_until(lambda: any(a == "delivery.requeued" for a, _d in _audit(sqlite_url)), 60, "the first requeued")
         wait_until(lambda: slow_sink.in_data >= 4, 60, "sends in flight again")
         os.kill(second, signal.SIGKILL)
         wait_until(lambda: status(cli, sqlite_url, bid)["state"] == "sent", 120, "the broadcast sent")
