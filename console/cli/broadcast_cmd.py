@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from console.cli.base import actor, add_common, fail, open_db, print_json
+from console.textsafe import for_terminal
 
 if TYPE_CHECKING:
     from console.broadcast.dispatcher import Dispatcher
@@ -104,7 +105,7 @@ def send_cmd(args: argparse.Namespace) -> int:
     else:
         print(f"broadcast {result.broadcast_id}: {result.recipients} recipients, {result.deliveries} deliveries queued")
         for u in result.unreachable:
-            print(f"  unreachable: {u['contact']} ({u['why']})")
+            print(for_terminal(f"  unreachable: {u['contact']} ({u['why']})"))
     if not args.wait:
         return 0
     if stopped is not None:
@@ -186,7 +187,7 @@ def _report_failures(db: Database, broadcast_id: int, after_id: int = 0) -> int:
          f"(who: crisis-console status {broadcast_id} --failures)")
     for c in channels:
         where = f" ({c.url})" if c.url else ""
-        print(f"  {c.channel}{where}: {c.failed} failed; last error: {c.last_error}", file=sys.stderr)
+        print(for_terminal(f"  {c.channel}{where}: {c.failed} failed; last error: {c.last_error}"), file=sys.stderr)
     return 1
 
 
@@ -201,12 +202,15 @@ def status_cmd(args: argparse.Namespace) -> int:
         print_json(st.as_json())
         return 0
     label = " [EXERCISE]" if st.exercise else ""
-    print(f"broadcast {st.broadcast_id}{label}: {st.title} ({st.state}, {st.severity})")
+    print(for_terminal(f"broadcast {st.broadcast_id}{label}: {st.title} ({st.state}, {st.severity})"))
     print(f"  recipients {st.recipients}   sent {st.sent}   failed {st.failed}   pending {st.pending}"
           + (f"   cancelled {st.cancelled}" if st.cancelled else ""))
     print(f"  acknowledged {st.acknowledged} of {st.recipients}" + (f" ({st.late} late)" if st.late else ""))
     for answer, count in st.answers.items():
-        print(f"    {answer}: {count}")
+        flag = " (needs help)" if answer in st.help_options else ""
+        print(for_terminal(f"    {answer}{flag}: {count}"))
+    if st.self_reported:
+        print(f"  self-reported through a group link (unconfirmed): {st.self_reported}")
     if st.unreachable:
         print(f"  unreachable {st.unreachable}")
     return 0
@@ -225,7 +229,7 @@ def _failures_cmd(args: argparse.Namespace) -> int:
     print(f"broadcast {args.broadcast_id}: {len(failed)} failed deliveries")
     for f in failed:
         who = f"{f.name} <{f.email}>" if f.name is not None else f"group {f.group or '?'} (group post)"
-        print(f"  {who}   {f.channel}   {f.attempts} attempts   {f.last_error}")
+        print(for_terminal(f"  {who}   {f.channel}   {f.attempts} attempts   {f.last_error}"))
     return 0
 
 
