@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from channels.errors import ChannelError
 from channels.urls import ADDRESS, SAMPLE_ADDRESSES, fill_address, instantiate
+from channels.vocabulary import Severity
 
 if TYPE_CHECKING:
     from apprise import NotifyBase
@@ -44,10 +45,10 @@ ELLIPSIS = "…"
 # warning and failure, and failure is the one services render most urgently (red
 # colour, error icon, highest priority where a plugin maps type to priority). SUCCESS
 # stays free for an all-clear.
-SEVERITIES: dict[str, str] = {
-    "info": "info",
-    "warning": "warning",
-    "critical": "failure",
+SEVERITIES: dict[Severity, str] = {
+    Severity.INFO: "info",
+    Severity.WARNING: "warning",
+    Severity.CRITICAL: "failure",
 }
 
 _MD_LINK = re.compile(r"\[([^\]]+)\]\((\S+?)\)")

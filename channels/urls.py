@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus, unquote
 
 from channels.errors import ChannelAddressError, ChannelURLError
+from channels.vocabulary import PERSONAL_KINDS, ChannelKind
 from channels.secrecy import MASK, privacy_form, seal, url_secrets
 
 if TYPE_CHECKING:
@@ -29,8 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("channels.urls")
 
-PERSONAL_KINDS: tuple[str, ...] = ("email", "sms", "chat")
-KINDS: tuple[str, ...] = PERSONAL_KINDS + ("group",)
+KINDS: tuple[ChannelKind, ...] = tuple(ChannelKind)
 
 ADDRESS = "{address}"
 

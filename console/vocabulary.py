@@ -1,12 +1,57 @@
 """The words the whole application shares: states, kinds, severities, answer sources.
 
-Each is a StrEnum defined once here; storage keeps their values as text, so
-a member compares equal to the stored string and JSON output stays as it was.
+Each is a StrEnum defined once: here, or (channel kinds and severities, which
+`channels` needs and `channels` never imports `console`) in
+`channels.vocabulary`, re-exported here. Storage keeps their values as text,
+so a member compares equal to the stored string and JSON output stays as it was.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from channels.vocabulary import PERSONAL_KINDS, ChannelKind, Severity
+
+
+class DeliveryState(StrEnum):
+    """pending → sending → sent | failed (or cancelled while pending)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+OPEN_DELIVERY_STATES = (DeliveryState.PENDING.value, DeliveryState.SENDING.value)
+"""Deliveries a dispatcher still has to finish."""
+
+
+class BroadcastState(StrEnum):
+    """sending → sent (every delivery went out) | failed (finished, some did not) | cancelled."""
+
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @classmethod
+    def finished(cls, failed_deliveries: int) -> BroadcastState:
+        """The state of a broadcast with nothing left to send."""
+        return cls.FAILED if failed_deliveries else cls.SENT
+
+
+class BroadcastKind(StrEnum):
+    """The first alert of an incident, an update to it, or the all-clear that closes it."""
+
+    ALERT = "alert"
+    UPDATE = "update"
+    ALL_CLEAR = "all_clear"
+
+
+class IncidentState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
 
 
 class AnswerSource(StrEnum):
@@ -26,4 +71,5 @@ class AnswerSource(StrEnum):
         return "personal link" if self is AnswerSource.PERSONAL else "self-report (group link)"
 
 
-__all__ = ["AnswerSource"]
+__all__ = ["OPEN_DELIVERY_STATES", "PERSONAL_KINDS", "AnswerSource", "BroadcastKind", "BroadcastState",
+           "ChannelKind", "DeliveryState", "IncidentState", "Severity"]

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from console import audit
 from console.broadcast.retry import GiveUp, RetryPolicy
-from console.broadcast.states import OPEN_DELIVERY_STATES, BroadcastState, DeliveryState
+from console.vocabulary import OPEN_DELIVERY_STATES, BroadcastState, DeliveryState
 from console.models import Broadcast, Delivery, utcnow
 
 

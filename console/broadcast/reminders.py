@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from console import audit
 from console.broadcast.errors import BroadcastError
 from console.broadcast.send import existing_broadcast
-from console.broadcast.states import BroadcastState, DeliveryState
+from console.vocabulary import BroadcastState, DeliveryState
 from console.models import Channel, Delivery, Recipient, utcnow
 
 

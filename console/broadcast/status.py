@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.broadcast.send import existing_broadcast
-from console.broadcast.states import BroadcastState, DeliveryState
+from console.vocabulary import BroadcastState, DeliveryState
 from console.models import Delivery, Recipient
 from console.vocabulary import AnswerSource
 
