@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from console.mailsink import MailSink, MailSinkProcess, ReceivedMail, html_to_text
+from console.bench.mailsink import MailSinkProcess
+from console.mailsink import MailSink, ReceivedMail, html_to_text
 from tests.helpers.synapse import SynapseServer
 
 

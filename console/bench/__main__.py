@@ -9,7 +9,7 @@ BENCHES = {
     "fanout": "console.bench.fanout",
     "acks": "console.bench.acks",
     "import": "console.bench.importer",
-    "gui": "console.gui.benchmark",
+    "gui": "console.bench.gui",
 }
 
 

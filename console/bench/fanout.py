@@ -2,7 +2,7 @@
 
     python -m console.bench fanout --recipients 10000 [--baseline 400] [--workers 4]
 
-The receiver is an SMTP sink in a separate process (console.mailsink.MailSinkProcess)
+The receiver is an SMTP sink in a separate process (console.bench.mailsink.MailSinkProcess)
 so it does not compete with the sender for the GIL. Our path: create_broadcast (one
 transaction: recipients, tokens, outbox) then the Dispatcher (claim → channels.Deliverer
 → recorded with audit entries). Baseline, same receiver, same run: one `Apprise()` per
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from channels.baseline import send_raw_apprise
-from console.mailsink import MailSinkProcess
+from console.bench.mailsink import MailSinkProcess
 
 
 def _setup(db_url: str, n: int, port: int):  # type: ignore[no-untyped-def]
@@ -111,15 +111,18 @@ def main(argv: list[str]) -> int:
         os.environ["CRISIS_CONSOLE_KEY"] = Fernet.generate_key().decode()
     with tempfile.TemporaryDirectory() as tmp, MailSinkProcess() as sink:
         db_url = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        print(f"fan-out benchmark: {args.recipients} recipients, {args.workers} sender threads in {args.processes} processes, "
+        print(f"fan-out benchmark: {args.recipients} recipients, "
+              f"{args.workers} sender threads in {args.processes} processes, "
               f"receiver (separate process) on 127.0.0.1:{sink.port}, cpus {os.cpu_count()}")
         raw = run_raw(args.baseline, sink.port, args.workers, sink)
         print(f"raw Apprise (one Apprise() per message): {args.baseline} msgs in {raw['total_s']:.2f} s = "
               f"{raw['rate']:.1f} msgs/s, first delivery {raw['first_s'] * 1000:.0f} ms, failed {raw['failed']:.0f}")
         ours = run_ours(db_url, args.recipients, sink, args.workers, args.processes)
-        print(f"crisis-console send path: {args.recipients} msgs in {ours['total_s']:.2f} s = {ours['rate']:.1f} msgs/s "
+        print(f"crisis-console send path: {args.recipients} msgs in {ours['total_s']:.2f} s = "
+              f"{ours['rate']:.1f} msgs/s "
               f"(broadcast written in {ours['write_s'] * 1000:.0f} ms), first delivery "
-              f"{ours['first_s'] * 1000:.0f} ms after send; status sent={ours['sent']:.0f} failed={ours['failed']:.0f}, "
+              f"{ours['first_s'] * 1000:.0f} ms after send; "
+              f"status sent={ours['sent']:.0f} failed={ours['failed']:.0f}, "
               f"received={ours['received']:.0f}")
         print(f"ratio: {ours['rate'] / raw['rate']:.1f}x raw Apprise")
     return 0 if ours["sent"] == args.recipients else 1

@@ -1,7 +1,7 @@
-"""A real SMTP server on loopback: MailSink keeps what it receives (tests, demo inbox);
-MailSinkProcess only counts, in its own process (benchmarks)."""
+"""A real SMTP server on loopback: MailSink keeps what it receives (tests, demo inbox).
 
-from console.mailsink.process import MailSinkProcess
+The benchmarks' counting receiver in its own process is console.bench.mailsink.MailSinkProcess."""
+
 from console.mailsink.sink import (
            MailSink,
            ReceivedMail,
@@ -11,5 +11,4 @@ from console.mailsink.sink import (
            start_controller,
 )
 
-__all__ = ["MailSink", "MailSinkProcess", "ReceivedMail", "html_to_text", "parse_mail", "quiet_aiosmtpd",
-           "start_controller"]
+__all__ = ["MailSink", "ReceivedMail", "html_to_text", "parse_mail", "quiet_aiosmtpd", "start_controller"]

@@ -2,8 +2,9 @@
 
 Tests, the benchmarks and the desktop demo send real email through Apprise; this is
 where it lands. ``MailSink`` runs in a thread of the calling process and keeps every
-message; ``MailSinkProcess`` runs in its own process and only counts, so that a
-benchmark's sender does not share a CPU (and the GIL) with the receiver.
+message. The benchmarks' ``MailSinkProcess`` (console.bench.mailsink) runs in its own
+process and only counts, so that a benchmark's sender does not share a CPU (and the GIL)
+with the receiver.
 
 aiosmtpd's ``Controller(port=0)`` cannot be used: after binding it connects to
 ``self.port`` (0) to check that the server answers. So the listening socket is bound

@@ -1,6 +1,6 @@
 """The child processes of the GUI benchmark: cold start to an exposed window, and a control heartbeat.
 
-Both run in fresh processes started by console.gui.benchmark: a cold start
+Both run in fresh processes started by console.bench.gui: a cold start
 is only cold in a new interpreter, and the control shows what the machine
 itself costs a Qt process that does nothing but beat.
 """
@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from console.gui.benchmark import ACTOR, Heartbeat, child_env
+from console.bench.guibeat import ACTOR, Heartbeat, child_env
 
 # -- control: the same heartbeat in a bare Qt process, beside the run ---------------------
 
