@@ -33,13 +33,7 @@ from console.acks.errors import RecipientGone
 from console.acks.formcheck import load_form_check
 from console.acks.httpserver import GuardCounts
 from console.acks.lookup import is_late
-from console.acks.recorder import (
-    AUDIT_ACTION,
-    AnswerRequest,
-    GroupCommitRecorder,
-    Outcome,
-    Probe,
-)
+from console.acks.recorder import AUDIT_ACTION, AnswerRequest, GroupCommitRecorder, Outcome, Probe
 from console.acks.server import DEFAULT_THREADS, AckServer
 from console.acks.tokens import hash_token
 from console.bench.ackload import LoadResult, get_request, post_request, run_load
@@ -47,16 +41,7 @@ from console.bench.slowclients import HoldResult, SlowClients
 from console.broadcast.send import SAFETY_CHECK, BroadcastRequest, create_broadcast
 from console.channelstore import save_channel
 from console.directory.csvimport import parse_csv, write_rows
-from console.models import (
-    AuditEntry,
-    Broadcast,
-    Channel,
-    GroupLink,
-    Incident,
-    Recipient,
-    Setting,
-    utcnow,
-)
+from console.models import AuditEntry, Broadcast, Channel, GroupLink, Incident, Recipient, Setting, utcnow
 from console.storage import Database
 from console.storage.secrets import SecretBox
 
