@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from console.storage import Database
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     audit = sub.add_parser("audit", help="the tamper-evident audit log")
     add_common(audit, top=False)
     asub = audit.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(audit))
@@ -30,29 +30,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def verify(args: argparse.Namespace) -> int:
-    from console.audit import verify as run_verify
+    from console.services.audit import verify as run_verify
 
-    with open_db(args).read() as session:
-        result = run_verify(session)
+    result = run_verify(open_db(args))
     print(for_terminal(result.message()), file=sys.stdout if result.ok else sys.stderr)
     return 0 if result.ok else 1
 
 
 def export(args: argparse.Namespace) -> int:
-    from console.audit import write_export
     from console.errors import UserError
+    from console.services.audit import export_file
 
     db = open_db(args)
     if args.out is None:
         _export_to_stdout(db, args.format)
         return 0
-    tmp = args.out.with_name(args.out.name + ".part")
     try:
-        with tmp.open("w", encoding="utf-8", newline="") as out, db.read() as session:
-            count = write_export(session, args.format, out)
-        tmp.replace(args.out)
+        count = export_file(db, args.format, args.out)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise UserError(f"--out {args.out}: {exc.strerror}") from None
     print(f"exported {count} entries to {for_terminal(str(args.out))}")
     return 0
@@ -64,17 +59,15 @@ def _export_to_stdout(db: Database, fmt: str) -> None:
     On a terminal the text is for reading, so control and bidi characters are
     shown escaped: that copy is not the one to re-verify (use --out or a pipe).
     """
-    from console.audit import write_export
+    from console.services.audit import export_to
 
     if sys.stdout.isatty():
-        with db.read() as session:
-            write_export(session, fmt, TerminalWriter(sys.stdout))
+        export_to(db, fmt, TerminalWriter(sys.stdout))
         return
     sys.stdout.flush()
     out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
     try:
-        with db.read() as session:
-            write_export(session, fmt, out)
+        export_to(db, fmt, out)
         out.flush()
     finally:
         out.detach()

@@ -10,7 +10,7 @@ from console.cli.base import actor, add_common, open_db, print_json
 from console.textsafe import for_terminal as safe
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     contacts = sub.add_parser("contacts", help="the directory of people")
     add_common(contacts, top=False)
     csub = contacts.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(contacts))
@@ -35,11 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def import_contacts(args: argparse.Namespace) -> int:
-    from console.directory.csvimport import import_file
+    from console.services.directory import import_csv
 
-    db = open_db(args, create=True)
-    with db.write() as session:
-        report = import_file(session, args.file, actor(args))
+    report = import_csv(open_db(args, create=True), args.file, actor(args))
     if report.ignored_columns:
         print(safe(f"{args.file}:1: ignored columns: {', '.join(report.ignored_columns)}"), file=sys.stderr)
     print(safe(report.summary()))
@@ -47,10 +45,9 @@ def import_contacts(args: argparse.Namespace) -> int:
 
 
 def list_contacts(args: argparse.Namespace) -> int:
-    from console.directory.service import list_contacts as rows
+    from console.services.directory import list_contacts as rows
 
-    with open_db(args).read() as session:
-        contacts = rows(session)
+    contacts = rows(open_db(args))
     if args.json:
         print_json([c.as_json() for c in contacts])
         return 0
@@ -62,10 +59,9 @@ def list_contacts(args: argparse.Namespace) -> int:
 
 
 def list_groups(args: argparse.Namespace) -> int:
-    from console.directory.service import list_groups as rows
+    from console.services.directory import list_groups as rows
 
-    with open_db(args).read() as session:
-        groups = rows(session)
+    groups = rows(open_db(args))
     if args.json:
         print_json([g.as_json() for g in groups])
         return 0

@@ -8,8 +8,8 @@ from console.cli.base import actor, add_common, open_db, print_json
 from console.textsafe import for_terminal as safe
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from console.settings import DEFINITIONS
+def register(sub: argparse._SubParsersAction) -> None:
+    from console.services.settings import DEFINITIONS
 
     settings = sub.add_parser("settings", help="organisation and service settings")
     add_common(settings, top=False)
@@ -27,20 +27,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def set_setting(args: argparse.Namespace) -> int:
-    from console import settings
+    from console.services import settings
 
-    settings.parse_value(args.key, args.value)  # bad input fails before the database is touched
-    with open_db(args, create=True).write() as session:
-        value = settings.set_value(session, args.key, args.value, actor(args))
+    settings.parse_value(args.key, args.value)  # bad input fails before the database is touched (or made)
+    value = settings.set_value(open_db(args, create=True), args.key, args.value, actor(args))
     print(safe(f"{args.key} = {value}"))
     return 0
 
 
 def list_settings(args: argparse.Namespace) -> int:
-    from console import settings
+    from console.services import settings
 
-    with open_db(args).read() as session:
-        values = settings.get_all(session)
+    values = settings.get_all(open_db(args))
     if args.json:
         print_json(values)
         return 0

@@ -9,11 +9,13 @@ are first made or started, after the window is on screen (console.gui.pages,
 console.gui.embedded).
 """
 
+# ruff: noqa: F401 - every import here is for its side effect (loaded before PySide6)
+
 import channels
 import console.broadcast.send
-import console.channelstore
-import console.directory.service
-import console.settings
+import console.services.channels
+import console.services.directory
+import console.services.settings
+import console.services.templates
+import console.services.warm  # the default database's dialect
 import console.storage
-import console.templates
-import sqlalchemy.dialects.sqlite  # the default database

@@ -14,7 +14,6 @@ import sys
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from console import settings
 from console.audit import default_actor
 from console.errors import ConsoleError
 from console.gui import pages as views
@@ -25,6 +24,7 @@ from console.gui.prefs import APPLICATION, ORGANIZATION, Preferences
 from console.gui.services import Services
 from console.gui.tasks import TaskRunner
 from console.gui.theme import ThemeController
+from console.services import settings
 from console.storage import Database, open_database
 
 log = logging.getLogger("console.gui")
@@ -71,9 +71,9 @@ def build(db: Database, actor: str, *, embedded_services: bool = True,
 
     common = (db, actor, tasks, bridge)
     pages = [
-        Page("compose", _tr("Compose"), "compose", lambda: views.make("compose", "ComposeView", *common)),
+        Page("compose", _tr("Compose"), "compose", lambda: views.make("broadcast.compose", "ComposeView", *common)),
         Page("broadcasts", _tr("Broadcasts"), "broadcasts",
-             lambda: views.make("broadcasts", "BroadcastsView", *common)),
+             lambda: views.make("broadcast.dashboard", "BroadcastsView", *common)),
         Page("directory", _tr("Directory"), "directory", lambda: views.make("directory", "DirectoryView", *common)),
         Page("channels", _tr("Channels"), "channels", lambda: views.make("channels", "ChannelsView", *common)),
         Page("templates", _tr("Templates"), "templates", lambda: views.make("templates", "TemplatesView", *common)),
@@ -95,8 +95,7 @@ def build(db: Database, actor: str, *, embedded_services: bool = True,
 
     def load_org_name() -> None:
         def work() -> str:
-            with db.read() as session:
-                return str(settings.get(session, "org.name"))
+            return str(settings.get(db, "org.name"))
 
         tasks.run(work, window.set_org_name, lambda _exc: None)
 

@@ -7,8 +7,8 @@ import json
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
-from console.audit.search import AuditRow
 from console.gui.models.table import RowTableModel
+from console.services.audit import AuditRow
 
 Index = QModelIndex | QPersistentModelIndex
 

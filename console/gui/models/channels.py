@@ -6,12 +6,13 @@ from typing import Any
 
 from PySide6.QtGui import QGuiApplication, QPalette
 
-from console.channelstore import ChannelRow
 from console.gui.models.table import RowTableModel
+from console.services.channels import ChannelRow
+from console.vocabulary import ChannelKind
 
 
 class ChannelsModel(RowTableModel):
-    """Channels (console.channelstore.ChannelRow); disabled ones are greyed."""
+    """Channels (console.services.channels.ChannelRow); disabled ones are greyed."""
 
     NAME, KIND, ADDRESS, URL, GROUP, RATE, STATE = range(7)
 
@@ -20,8 +21,9 @@ class ChannelsModel(RowTableModel):
                 self.tr("Group"), self.tr("Rate"), self.tr("State")]
 
     def kind_text(self, kind: str) -> str:
-        return {"email": self.tr("Email"), "sms": self.tr("SMS"), "chat": self.tr("Chat"),
-                "group": self.tr("Group post")}.get(kind, kind)
+        labels: dict[str, str] = {ChannelKind.EMAIL: self.tr("Email"), ChannelKind.SMS: self.tr("SMS"),
+                ChannelKind.CHAT: self.tr("Chat"), ChannelKind.GROUP: self.tr("Group post")}
+        return labels.get(kind, kind)
 
     def display(self, row: ChannelRow, column: int) -> str:
         if column == self.NAME:

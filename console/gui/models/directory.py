@@ -7,9 +7,8 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
-from console.directory.service import ContactRow, GroupRow
 from console.gui.models.table import RowTableModel
-from console.models import ALL_GROUP
+from console.services.directory import ALL_GROUP, ContactRow, GroupRow
 
 
 class ContactsModel(RowTableModel):

@@ -6,13 +6,14 @@ from typing import Any
 
 from console.gui import resources
 from console.gui.models.table import RowTableModel
-from console.templates import TemplateRow
+from console.services.templates import TemplateRow
+from console.vocabulary import Severity
 
-SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
+SEVERITY_ORDER: dict[str, int] = {severity: rank for rank, severity in enumerate(Severity)}  # defined mildest first
 
 
 class TemplatesModel(RowTableModel):
-    """Templates (console.templates.TemplateRow) with a severity dot."""
+    """Templates (console.services.templates.TemplateRow) with a severity dot."""
 
     NAME, SEVERITY, TITLE, OPTIONS = range(4)
 
@@ -20,8 +21,9 @@ class TemplatesModel(RowTableModel):
         return [self.tr("Name"), self.tr("Severity"), self.tr("Title"), self.tr("Answers")]
 
     def severity_text(self, severity: str) -> str:
-        return {"info": self.tr("Info"), "warning": self.tr("Warning"),
-                "critical": self.tr("Critical")}.get(severity, severity)
+        labels: dict[str, str] = {Severity.INFO: self.tr("Info"), Severity.WARNING: self.tr("Warning"),
+                Severity.CRITICAL: self.tr("Critical")}
+        return labels.get(severity, severity)
 
     def display(self, row: TemplateRow, column: int) -> str:
         if column == self.NAME:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QDateTime, QTimer, Signal
@@ -21,42 +19,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console import audit
-from console.audit.search import PAGE, AuditFilter, AuditRow, actions, search
-from console.audit.verify import VerifyResult
 from console.gui import resources
 from console.gui.bridge import Bridge
 from console.gui.models.audit import AuditModel
 from console.gui.tasks import TaskRunner, describe
-from console.gui.widgets import (
-    Banner,
-    PageHeader,
-    set_columns,
-    setup_table,
-    toolbar_row,
-)
+from console.gui.widgets import Banner, PageHeader, set_columns, setup_table, toolbar_row
+from console.services import audit
+from console.services.audit import AuditFilter, AuditPage, VerifyResult
 from console.storage import Database
 
 _ANY = QDateTime.fromString("2000-01-01T00:00:00", "yyyy-MM-ddTHH:mm:ss")
-
-
-def _page(db: Database, flt: AuditFilter, before: int | None) -> tuple[list[AuditRow], list[str]]:
-    with db.read() as session:
-        rows = search(session, flt, before_seq=before, limit=PAGE)
-        return rows, (actions(session) if before is None else [])
-
-
-def _export(db: Database, fmt: str, path: Path) -> int:
-    """Write to a temporary file beside the target, then rename: never a half-written export."""
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out, db.read() as session:
-            count = audit.write_export(session, fmt, out)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return count
 
 
 class AuditView(QWidget):
@@ -191,14 +163,14 @@ class AuditView(QWidget):
         self._stale = False
         self._generation += 1
         generation, flt = self._generation, self._filter
-        self.tasks.run(lambda: _page(self.db, flt, None), lambda page: self._first(generation, page),
+        self.tasks.run(lambda: audit.search_page(self.db, flt), lambda page: self._first(generation, page),
                        self._failed)
 
-    def _first(self, generation: int, page: tuple[list[AuditRow], list[str]]) -> None:
+    def _first(self, generation: int, page: AuditPage) -> None:
         if generation != self._generation:
             return
-        rows, known = page
-        self.model.start(rows, complete=len(rows) < PAGE)
+        rows, known = page.rows, page.actions
+        self.model.start(rows, complete=len(rows) < audit.PAGE)
         typed = self.action_edit.currentText()
         self.action_edit.blockSignals(True)
         self.action_edit.clear()
@@ -211,16 +183,16 @@ class AuditView(QWidget):
     def _more(self, before: int) -> None:
         generation, flt = self._generation, self._filter
 
-        def done(page: tuple[list[AuditRow], list[str]]) -> None:
+        def done(page: AuditPage) -> None:
             if generation == self._generation:
-                self.model.add_page(page[0], complete=len(page[0]) < PAGE)
+                self.model.add_page(page.rows, complete=len(page.rows) < audit.PAGE)
                 self._update_count()
 
         def failed(exc: Exception) -> None:
             self.model.page_failed()
             self._failed(exc)
 
-        self.tasks.run(lambda: _page(self.db, flt, before), done, failed)
+        self.tasks.run(lambda: audit.search_page(self.db, flt, before), done, failed)
 
     def _update_count(self) -> None:
         count = self.model.rowCount()
@@ -247,11 +219,7 @@ class AuditView(QWidget):
         self.verify_button.setEnabled(False)
         self.banner.show_message("info", self.tr("Verifying the hash chain…"))
 
-        def work() -> VerifyResult:
-            with self.db.read() as session:
-                return audit.verify(session)
-
-        self.tasks.run(work, self._verified, self._verify_failed)
+        self.tasks.run(lambda: audit.verify(self.db), self._verified, self._verify_failed)
 
     def _verified(self, result: VerifyResult) -> None:
         self.verify_button.setEnabled(True)
@@ -285,4 +253,4 @@ class AuditView(QWidget):
                                      .replace("%2", str(path)))
             self.exported.emit(count)
 
-        self.tasks.run(lambda: _export(self.db, fmt, path), done, self._failed)
+        self.tasks.run(lambda: audit.export_file(self.db, fmt, path), done, self._failed)

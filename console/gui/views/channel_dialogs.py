@@ -16,23 +16,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.channelstore import DEFAULT_FIELD, ChannelRow
 from console.gui import resources
 from console.gui.widgets import Banner, FormDialog
+from console.services.channels import DEFAULT_FIELD, ChannelKind, ChannelRow
 
-KINDS = ("email", "sms", "chat", "group")
+KINDS: tuple[ChannelKind, ...] = tuple(ChannelKind)
 EXAMPLES = {
-    "email": "mailtos://user:password@smtp.example.org?from=alerts@example.org&to={address}",
-    "sms": "twilio://SID:TOKEN@+15551234567/{address}",
-    "chat": "matrixs://bot:password@matrix.example.org/{address}",
-    "group": "slack://TokenA/TokenB/TokenC/#ops-room",
+    ChannelKind.EMAIL: "mailtos://user:password@smtp.example.org?from=alerts@example.org&to={address}",
+    ChannelKind.SMS: "twilio://SID:TOKEN@+15551234567/{address}",
+    ChannelKind.CHAT: "matrixs://bot:password@matrix.example.org/{address}",
+    ChannelKind.GROUP: "slack://TokenA/TokenB/TokenC/#ops-room",
 }
 
 
 @dataclass(frozen=True)
 class ChannelDraft:
     name: str
-    kind: str
+    kind: ChannelKind
     url: str | None  # None: keep the stored URL (edit)
     group: str | None
     address_field: str | None
@@ -53,9 +53,11 @@ class ChannelDialog(FormDialog):
         self.name = QLineEdit(channel.name if channel else "")
         self.name.setPlaceholderText(self.tr("e.g. Corporate mail"))
         self.kind = QComboBox()
-        for kind, text in (("email", self.tr("Email (personal)")), ("sms", self.tr("SMS (personal)")),
-                           ("chat", self.tr("Chat (personal)")), ("group", self.tr("Group post (once per group)"))):
-            self.kind.addItem(text, kind)
+        for kind, text in ((ChannelKind.EMAIL, self.tr("Email (personal)")),
+                           (ChannelKind.SMS, self.tr("SMS (personal)")),
+                           (ChannelKind.CHAT, self.tr("Chat (personal)")),
+                           (ChannelKind.GROUP, self.tr("Group post (once per group)"))):
+            self.kind.addItem(text, kind.value)
         self.url = QLineEdit()
         self.url.setObjectName("urlEdit")
         self.url_help = QLabel()
@@ -80,7 +82,7 @@ class ChannelDialog(FormDialog):
         self.form.addRow(self.tr("Address from"), self.address_field)
         self.form.addRow(self.tr("Rate limit"), self.rate)
         if channel is not None:
-            self.kind.setCurrentIndex(KINDS.index(channel.kind))
+            self.kind.setCurrentIndex(KINDS.index(ChannelKind(channel.kind)))
             if channel.group:
                 self.group.setCurrentText(channel.group)
             if channel.address_field:
@@ -91,11 +93,11 @@ class ChannelDialog(FormDialog):
         self.name.setFocus()
 
     def set_kind(self, kind: str) -> None:
-        self.kind.setCurrentIndex(KINDS.index(kind))
+        self.kind.setCurrentIndex(KINDS.index(ChannelKind(kind)))
 
     def _kind_changed(self) -> None:
-        kind = str(self.kind.currentData())
-        personal = kind != "group"
+        kind = ChannelKind(str(self.kind.currentData()))
+        personal = kind.personal
         self.group.setEnabled(not personal)
         self.address_field.setEnabled(personal)
         if personal:
@@ -106,12 +108,12 @@ class ChannelDialog(FormDialog):
         self.url_help.setText(keep + need + self.tr("Stored encrypted; shown masked everywhere."))
 
     def draft(self) -> ChannelDraft:
-        kind = str(self.kind.currentData())
+        kind = ChannelKind(str(self.kind.currentData()))
         url = self.url.text().strip() or None
         return ChannelDraft(
             name=self.name.text(), kind=kind, url=url,
-            group=self.group.currentText() or None if kind == "group" else None,
-            address_field=str(self.address_field.currentData()) if kind != "group" else None,
+            group=self.group.currentText() or None if not kind.personal else None,
+            address_field=str(self.address_field.currentData()) if kind.personal else None,
             rate_per_sec=self.rate.value() or None, channel_id=self._channel_id)
 
 
@@ -138,7 +140,7 @@ class ChannelTestDialog(QDialog):
         target.setWordWrap(True)
         layout.addWidget(target)
         self.address = QLineEdit()
-        personal = channel.kind != "group"
+        personal = ChannelKind(channel.kind).personal
         if personal:
             hint = {"email": self.tr("your.name@example.org"), "phone": self.tr("+44 7700 900123"),
                     "chat": self.tr("@your.handle")}.get(channel.address_field or "email", "")

@@ -2,41 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget
 
-from console.channelstore import ChannelRow, list_channels, remove_channel, save_channel
-from console.channeltest import ChannelTestResult, send_test
-from console.directory.service import list_groups
 from console.gui import resources
 from console.gui.bridge import Bridge
 from console.gui.models.channels import ChannelsModel
 from console.gui.models.table import FilterProxy
 from console.gui.tasks import TaskRunner, describe
 from console.gui.views.channel_dialogs import ChannelDialog, ChannelTestDialog
-from console.gui.widgets import (
-    Banner,
-    FilterEdit,
-    PageHeader,
-    set_columns,
-    setup_table,
-    toolbar_row,
-)
+from console.gui.widgets import Banner, FilterEdit, PageHeader, set_columns, setup_table, toolbar_row
+from console.services import channels
+from console.services.channels import ChannelRow, ChannelsPage, ChannelTestResult
 from console.storage import Database
-
-
-@dataclass(frozen=True)
-class _Loaded:
-    channels: list[ChannelRow]
-    groups: list[str]
-
-
-def _load(db: Database) -> _Loaded:
-    with db.read() as session:
-        return _Loaded(list_channels(session), [g.name for g in list_groups(session)])
 
 
 class ChannelsView(QWidget):
@@ -105,13 +85,13 @@ class ChannelsView(QWidget):
 
     # -- loading ------------------------------------------------------------------------
     def refresh(self) -> None:
-        self.tasks.run(lambda: _load(self.db), self._loaded, self._failed)
+        self.tasks.run(lambda: channels.load_page(self.db), self._loaded, self._failed)
 
     def focus_filter(self) -> None:
         self.filter.setFocus()
         self.filter.selectAll()
 
-    def _loaded(self, loaded: _Loaded) -> None:
+    def _loaded(self, loaded: ChannelsPage) -> None:
         selected = self.selected_channel()
         self._groups = loaded.groups
         self.model.set_rows(loaded.channels)
@@ -165,11 +145,9 @@ class ChannelsView(QWidget):
         draft = dialog.draft()
 
         def work() -> ChannelRow:
-            box = self.db.secrets
-            with self.db.write() as session:
-                return save_channel(session, box, self.actor, name=draft.name, kind=draft.kind, url=draft.url,
-                                    group=draft.group, address_field=draft.address_field,
-                                    rate_per_sec=draft.rate_per_sec, channel_id=draft.channel_id)
+            return channels.save_channel(self.db, self.actor, name=draft.name, kind=draft.kind, url=draft.url,
+                                         group=draft.group, address_field=draft.address_field,
+                                         rate_per_sec=draft.rate_per_sec, channel_id=draft.channel_id)
 
         def done(row: ChannelRow) -> None:
             dialog.accept()
@@ -202,8 +180,7 @@ class ChannelsView(QWidget):
             return
 
         def work() -> None:
-            with self.db.write() as session:
-                remove_channel(session, self.actor, channel.id)
+            channels.disable_channel(self.db, self.actor, channel.id)
 
         def done(_: None) -> None:
             self.bridge.status_message.emit(self.tr("Disabled channel %1").replace("%1", channel.name))
@@ -242,4 +219,4 @@ class ChannelsView(QWidget):
             dialog.show_result(False, describe(exc))
             self.test_finished.emit(False)
 
-        self.tasks.run(lambda: send_test(self.db, self.actor, channel_id, address), done, failed)
+        self.tasks.run(lambda: channels.send_test(self.db, self.actor, channel_id, address), done, failed)

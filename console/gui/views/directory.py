@@ -8,27 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QLabel,
-    QMessageBox,
-    QPushButton,
-    QSplitter,
-    QTableView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget
 
-from console import settings
-from console.directory.csvimport import CsvImportError, ImportReport, import_file
-from console.directory.service import (
-    ContactRow,
-    GroupRow,
-    list_contacts,
-    list_groups,
-    remove_contact,
-    save_contact,
-)
 from console.gui import resources
 from console.gui.bridge import Bridge
 from console.gui.models.directory import ContactsModel
@@ -36,16 +17,9 @@ from console.gui.models.table import FilterProxy
 from console.gui.tasks import TaskRunner, describe
 from console.gui.views.directory_dialogs import ContactDialog
 from console.gui.views.groups_panel import GroupsPanel
-from console.gui.widgets import (
-    Banner,
-    FilterEdit,
-    PageHeader,
-    ProblemsDialog,
-    set_columns,
-    setup_table,
-    toolbar_row,
-)
-from console.models import ALL_GROUP
+from console.gui.widgets import Banner, FilterEdit, PageHeader, ProblemsDialog, set_columns, setup_table, toolbar_row
+from console.services import directory
+from console.services.directory import ALL_GROUP, ContactRef, ContactRow, CsvImportError, GroupRow, ImportReport
 from console.storage import Database
 
 log = logging.getLogger("console.gui.directory")
@@ -62,11 +36,9 @@ class _Loaded:
 
 def _load(db: Database, sort: tuple[int, Qt.SortOrder] | None) -> _Loaded:
     """Worker side: read, sort and index the directory so the GUI thread only swaps lists."""
-    with db.read() as session:
-        contacts = list_contacts(session)
-        groups = list_groups(session)
-    rows, haystacks, presorted = ContactsModel.prepare(contacts, sort)
-    return _Loaded(rows, haystacks, presorted, groups, sort)
+    found = directory.load(db)
+    rows, haystacks, presorted = ContactsModel.prepare(found.contacts, sort)
+    return _Loaded(rows, haystacks, presorted, found.groups, sort)
 
 
 def _button(text: str, icon: str, name: str) -> QPushButton:
@@ -257,11 +229,7 @@ class DirectoryView(QWidget):
         self.import_button.setEnabled(False)
         self.banner.show_message("info", self.tr("Importing %1…").replace("%1", path.name))
 
-        def work() -> ImportReport:
-            with self.db.write() as session:
-                return import_file(session, path, self.actor)
-
-        self.tasks.run(work, self._imported, self._import_failed)
+        self.tasks.run(lambda: directory.import_csv(self.db, path, self.actor), self._imported, self._import_failed)
 
     def _imported(self, report: ImportReport) -> None:
         self.import_button.setEnabled(True)
@@ -303,16 +271,13 @@ class DirectoryView(QWidget):
     def _save_contact(self, dialog: ContactDialog) -> None:
         draft = dialog.draft()
 
-        def work() -> str:
-            with self.db.write() as session:
-                region = settings.get(session, "org.phone_region")
-                saved = save_contact(session, self.actor, name=draft.name, email=draft.email, phone=draft.phone,
-                                     groups=draft.groups, contact_id=draft.contact_id, region=region)
-                return saved.email
+        def work() -> ContactRef:
+            return directory.save_contact(self.db, self.actor, name=draft.name, email=draft.email,
+                                          phone=draft.phone, groups=draft.groups, contact_id=draft.contact_id)
 
-        def done(email: str) -> None:
+        def done(saved: ContactRef) -> None:
             dialog.accept()
-            self._changed(self.tr("Saved contact %1").replace("%1", email))
+            self._changed(self.tr("Saved contact %1").replace("%1", saved.email))
 
         self.tasks.run(work, done, lambda exc: dialog.show_error(describe(exc)))
 
@@ -328,8 +293,7 @@ class DirectoryView(QWidget):
             return
 
         def work() -> None:
-            with self.db.write() as session:
-                remove_contact(session, self.actor, contact.id)
+            directory.remove_contact(self.db, self.actor, contact.id)
 
         self.tasks.run(work, lambda _: self._changed(self.tr("Removed contact %1").replace("%1", contact.email)),
                        self._failed)

@@ -8,9 +8,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QListView, QWidget
 
-from console.directory.service import ContactRow
 from console.gui.widgets import FormDialog
-from console.models import ALL_GROUP
+from console.services.directory import ALL_GROUP, ContactRow
 
 Index = QModelIndex | QPersistentModelIndex
 

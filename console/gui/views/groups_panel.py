@@ -5,22 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QLabel,
-    QMessageBox,
-    QPushButton,
-    QTableView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget
 
-from console.directory.service import GroupRow, remove_group, save_group
 from console.gui import resources
 from console.gui.models.directory import GroupsModel
 from console.gui.tasks import TaskRunner, describe
 from console.gui.views.directory_dialogs import GroupDialog
 from console.gui.widgets import set_columns, setup_table, toolbar_row
-from console.models import ALL_GROUP
+from console.services import directory
+from console.services.directory import ALL_GROUP, GroupRef, GroupRow
 from console.storage import Database
 
 
@@ -115,13 +108,12 @@ class GroupsPanel(QWidget):
     def _save(self, dialog: GroupDialog) -> None:
         name, group_id = dialog.name.text(), dialog.group_id
 
-        def work() -> str:
-            with self.db.write() as session:
-                return save_group(session, self.actor, name, group_id).name
+        def work() -> GroupRef:
+            return directory.save_group(self.db, self.actor, name, group_id)
 
-        def done(saved: str) -> None:
+        def done(saved: GroupRef) -> None:
             dialog.accept()
-            self.changed.emit(self.tr("Saved group %1").replace("%1", saved), ["groups", "contacts"])
+            self.changed.emit(self.tr("Saved group %1").replace("%1", saved.name), ["groups", "contacts"])
 
         self.tasks.run(work, done, lambda exc: dialog.show_error(describe(exc)))
 
@@ -140,8 +132,7 @@ class GroupsPanel(QWidget):
             return
 
         def work() -> None:
-            with self.db.write() as session:
-                remove_group(session, self.actor, group.id)
+            directory.remove_group(self.db, self.actor, group.id)
 
         self.table.clearSelection()
         self.tasks.run(work, lambda _: self.changed.emit(self.tr("Removed group %1").replace("%1", group.name),

@@ -21,12 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console import settings
 from console.gui import resources
 from console.gui.bridge import Bridge
 from console.gui.tasks import TaskRunner, describe
 from console.gui.theme import ThemeController
 from console.gui.widgets import Banner, PageHeader
+from console.services import settings
 from console.storage import Database
 
 RESTART_PREFIXES = ("ack.", "dispatch.")
@@ -60,7 +60,7 @@ class _Field:
 
 
 class SettingsView(QWidget):
-    """One editor per setting in console.settings.DEFINITIONS, checked as you type; saved and audited together.
+    """One editor per setting in console.services.settings.DEFINITIONS, checked as you type; saved and audited together.
 
     Signals:
         loaded(): the stored values were read.
@@ -188,8 +188,7 @@ class SettingsView(QWidget):
     # -- values ---------------------------------------------------------------------------
     def refresh(self) -> None:
         def work() -> dict[str, str]:
-            with self.db.read() as session:
-                return {k: _text(v) for k, v in settings.get_all(session).items()}
+            return {k: _text(v) for k, v in settings.get_all(self.db).items()}
 
         self.tasks.run(work, self._loaded, lambda exc: self.banner.show_message("error", describe(exc)))
 
@@ -235,10 +234,7 @@ class SettingsView(QWidget):
         self.save_button.setEnabled(False)
 
         def work() -> list[str]:
-            with self.db.write() as session:
-                for key, value in changes.items():
-                    settings.set_value(session, key, value, self.actor)
-            return list(changes)
+            return list(settings.set_many(self.db, changes, self.actor))
 
         def done(keys: list[str]) -> None:
             restart = any(k.startswith(RESTART_PREFIXES) for k in keys)

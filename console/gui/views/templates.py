@@ -23,28 +23,17 @@ from PySide6.QtWidgets import (
 )
 
 from console.broadcast.options import PRESETS, preset_of
-from console.broadcast.send import SEVERITIES
 from console.gui import resources
 from console.gui.bridge import Bridge
 from console.gui.models.table import FilterProxy
 from console.gui.models.templates import TemplatesModel
 from console.gui.tasks import TaskRunner, describe
-from console.gui.widgets import (
-    Banner,
-    FilterEdit,
-    PageHeader,
-    set_columns,
-    setup_table,
-    toolbar_row,
-)
-from console.gui.views.help_option import HelpOptionBox
+from console.gui.views.broadcast.help_option import HelpOptionBox
+from console.gui.widgets import Banner, FilterEdit, PageHeader, set_columns, setup_table, toolbar_row
+from console.services import templates
+from console.services.templates import TemplateRow
 from console.storage import Database
-from console.templates import (
-    TemplateRow,
-    delete_template,
-    list_templates,
-    save_template,
-)
+from console.vocabulary import Severity
 
 
 class TemplatesView(QWidget):
@@ -116,8 +105,9 @@ class TemplatesView(QWidget):
         self.title = QLineEdit()
         self.title.setPlaceholderText(self.tr("e.g. Fire alarm: leave the building now"))
         self.severity = QComboBox()
-        for severity in SEVERITIES:
-            self.severity.addItem(resources.icon(f"severity-{severity}"), self.model.severity_text(severity), severity)
+        for severity in Severity:
+            self.severity.addItem(resources.icon(f"severity-{severity}"), self.model.severity_text(severity),
+                                  severity.value)
         self.body = QPlainTextEdit()
         self.body.setPlaceholderText(self.tr("What happened, what to do, where to go. Markdown is allowed."))
         self.body.setMinimumHeight(90)
@@ -170,11 +160,8 @@ class TemplatesView(QWidget):
 
     # -- loading ------------------------------------------------------------------------
     def refresh(self) -> None:
-        def work() -> list[TemplateRow]:
-            with self.db.read() as session:
-                return list_templates(session)
-
-        self.tasks.run(work, self._loaded, lambda exc: self.banner.show_message("error", describe(exc)))
+        self.tasks.run(lambda: templates.list_templates(self.db), self._loaded,
+                       lambda exc: self.banner.show_message("error", describe(exc)))
 
     def focus_filter(self) -> None:
         self.filter.setFocus()
@@ -268,9 +255,9 @@ class TemplatesView(QWidget):
         self.save_button.setEnabled(False)
 
         def work() -> TemplateRow:
-            with self.db.write() as session:
-                return save_template(session, self.actor, name=name, title=title, body=body, severity=severity,
-                                     options=options, help_options=help_options, template_id=template_id)
+            return templates.save_template(self.db, self.actor, name=name, title=title, body=body,
+                                           severity=severity, options=options, help_options=help_options,
+                                           template_id=template_id)
 
         def done(row: TemplateRow) -> None:
             self.save_button.setEnabled(True)
@@ -298,8 +285,7 @@ class TemplatesView(QWidget):
             return
 
         def work() -> None:
-            with self.db.write() as session:
-                delete_template(session, self.actor, template_id)
+            templates.delete_template(self.db, self.actor, template_id)
 
         def done(_: None) -> None:
             self.new_template()

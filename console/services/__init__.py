@@ -1,0 +1,10 @@
+"""The use cases both faces (console.cli, console.gui) call: one module per area.
+
+Each function takes the Database plus plain arguments (and the actor for writes),
+owns its transaction and returns frozen dataclasses, never ORM objects or
+sessions. No PySide6 here.
+
+Modules: directory (contacts, groups, CSV import), channels (add/edit/disable,
+list, test send), templates, settings, audit (search, verify, export),
+broadcasts and incidents (the live views).
+"""
