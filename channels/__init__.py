@@ -9,11 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 from channels.errors import ChannelAddressError, ChannelError, ChannelURLError
 from channels.render import (
-    SEVERITIES, Rendered, ServiceLimits, as_html, call_to_action, notify_type_for, render, service_limits,
+    SEVERITIES,
+    Rendered,
+    ServiceLimits,
+    as_html,
+    call_to_action,
+    notify_type_for,
+    render,
+    service_limits,
 )
-from channels.urls import (
-    KINDS, PERSONAL_KINDS, fill_address, mask_url, remask, target_count, validate_channel_url,
-)
+from channels.urls import KINDS, fill_address, mask_url, remask, target_count, validate_channel_url
+from channels.vocabulary import PERSONAL_KINDS
 
 if TYPE_CHECKING:
     from channels.deliver import Deliverer, DeliveryResult, DeliveryStatus, Outgoing

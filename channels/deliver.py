@@ -24,9 +24,8 @@ from channels import fast, smtppool
 from channels.errors import ChannelError
 from channels.render import MARKDOWN, Rendered, as_html
 from channels.secrecy import privacy_form
-from channels.urls import (
-    KINDS, MASK, PERSONAL_KINDS, instantiate, one_line, redact, scheme_of, secret_parts, target_count,
-)
+from channels.urls import KINDS, MASK, instantiate, one_line, redact, scheme_of, secret_parts, target_count
+from channels.vocabulary import PERSONAL_KINDS
 
 log = logging.getLogger("channels.deliver")
 

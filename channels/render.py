@@ -103,8 +103,8 @@ def service_limits(url: str, kind: str | None = None) -> ServiceLimits:
 def notify_type_for(severity: str) -> str:
     """Apprise NotifyType value for a broadcast severity (info, warning, critical)."""
     try:
-        return SEVERITIES[severity]
-    except KeyError:
+        return SEVERITIES[Severity(severity)]
+    except ValueError:
         raise ChannelError(
             f"unknown severity {severity!r} (expected one of: {', '.join(SEVERITIES)})") from None
 

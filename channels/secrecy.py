@@ -132,10 +132,16 @@ class _Parts:
         return f"{head}{userinfo}{self.host}{path}{query}"
 
 
-@functools.cache
 def private_names(plugin_class: type) -> frozenset[str]:
     """Query-entry and attribute names a plugin class declares private (its ``template_args`` and
     ``template_tokens`` with ``private``, and arguments that are aliases of those)."""
+    return _private_names(plugin_class)
+
+
+@functools.cache
+def _private_names(plugin_class: type) -> frozenset[str]:
+    # uncached entry above: a plugin class is hashable, but mypy reads NotifyBase.__hash__ as
+    # the instances' method and refuses type[NotifyBase] for functools.cache's Hashable
     tokens: dict[str, Any] = dict(getattr(plugin_class, "template_tokens", None) or {})
     args: dict[str, Any] = dict(getattr(plugin_class, "template_args", None) or {})
     names = {k.lower() for k, v in tokens.items() if isinstance(v, dict) and v.get("private")}

@@ -208,7 +208,7 @@ def reuse(pool: SMTPPool | None) -> Iterator[None]:
 def _pooled_controller(base: Any) -> type:
     """A subclass of Apprise's controller that pools inside :func:`reuse`, stock outside."""
 
-    class PooledSMTPController(base):  # type: ignore[misc]
+    class PooledSMTPController(base):
         """Apprise's SMTP controller; takes and returns connections when a pool is active."""
 
         _pool: SMTPPool | None = None
@@ -260,7 +260,7 @@ def _pooled_controller(base: Any) -> type:
         def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
             pool = self._pool
             if pool is None:
-                return super().__exit__(exc_type, exc_val, exc_tb)  # type: ignore[no-any-return]
+                return super().__exit__(exc_type, exc_val, exc_tb)
             smtp, self._socket = self._socket, None
             if smtp is None:
                 return None

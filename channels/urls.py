@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus, unquote
 
 from channels.errors import ChannelAddressError, ChannelURLError
-from channels.vocabulary import PERSONAL_KINDS, ChannelKind
 from channels.secrecy import MASK, privacy_form, seal, url_secrets
+from channels.vocabulary import ChannelKind
 
 if TYPE_CHECKING:
     import apprise

@@ -9,15 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from channels import (
-    PERSONAL_KINDS,
-    ChannelError,
-    Deliverer,
-    Outgoing,
-    fill_address,
-    notify_type_for,
-    render,
-)
+from channels import PERSONAL_KINDS, ChannelError, Deliverer, Outgoing, fill_address, notify_type_for, render
 from console import audit, settings
 from console.channelstore import ChannelConfigError, open_url
 from console.models import Channel

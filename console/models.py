@@ -10,23 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    String,
-    Text,
-)
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -223,7 +212,7 @@ class Delivery(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     changed_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
     """Set by every insert and update (Core statements too): live views read what changed since
-    their last read instead of every delivery (console.gui.views.broadcast_data.load_changes)."""
+    their last read instead of every delivery (console.services.live.load_changes)."""
 
     __table_args__ = (
         Index("ix_deliveries_state_next", "state", "next_attempt_at"),

@@ -15,10 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console import audit
-from console.acks.affinity import parse_cpu
-from console.broadcast.retry import parse_duration
 from console.errors import UserError
 from console.models import Setting
+from console.valuetypes import parse_cpu, parse_duration
 
 
 class SettingError(UserError):

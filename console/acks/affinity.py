@@ -25,25 +25,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from console.valuetypes import ALL as ALL
+from console.valuetypes import AUTO as AUTO
+from console.valuetypes import CpuChoice as CpuChoice
+from console.valuetypes import parse_cpu as parse_cpu
+
 log = logging.getLogger("console.acks")
-
-AUTO, ALL = "auto", "all"
-CpuChoice = int | str
-"""A CPU number, "auto" (one CPU picked by process id) or "all" (no pinning)."""
-
-
-def parse_cpu(value: str) -> CpuChoice:
-    """The text of `--cpu` or the setting ack.cpu; raises ValueError with the accepted forms."""
-    text = value.strip().lower()
-    if text in (AUTO, ALL):
-        return text
-    try:
-        number = int(text)
-    except ValueError:
-        raise ValueError("expected auto, all or a CPU number such as 0") from None
-    if number < 0:
-        raise ValueError("expected auto, all or a CPU number of at least 0")
-    return number
 
 
 def allowed_cpus() -> list[int] | None:

@@ -169,7 +169,7 @@ def write_requests(cursor: Any, raw: RawDialect, requests: list[Request]) -> lis
     stamp = now.isoformat(timespec="microseconds")
     audits: list[tuple[str, str, str, dict[str, Any]]] = []
     deliveries: list[dict[str, Any]] = []
-    results: list[Outcome | RecipientGone | tuple[_Row, _Row, bool, bool, bool]] = []
+    results: list[RecipientGone | tuple[_Row, _Row, bool, bool, bool]] = []
     for req in requests:
         row = rows.get(req.recipient_id)
         if row is None:

@@ -5,8 +5,9 @@ and writable and builds a new poll set on every turn. With 2,000 idle
 connections held open that is thousands of Python calls per turn on the CPU the
 request threads share (measured, GETs at concurrency 50 on the 2-CPU machine:
 26-46% fewer answers a second, p99 4-9x longer, and a burst of connections
-accepted one per turn, so /healthz took 3 s to answer). Here the kernel keeps the registrations (epoll) and a turn asks again
-only the objects whose readiness can have changed: those that had an event or
+accepted one per turn, so /healthz took 3 s to answer). Here the kernel keeps the
+registrations (epoll) and a turn asks again only the objects whose readiness can have
+changed: those that had an event or
 were added or removed, those with a request in flight (a request thread changes
 them), and those `quiet` says may change on their own (the server: its
 `readable()` runs the timeouts). Every object is asked again once a second, as

@@ -30,8 +30,9 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
@@ -96,6 +97,7 @@ class GuardedChannel(HTTPChannel):
     """waitress's channel, remembering since when a request has been arriving."""
 
     server: GuardedServer
+    _fileno: int  # set by waitress's dispatcher (types-waitress leaves it out)
 
     def __init__(self, server: GuardedServer, sock: socket.socket, addr: Any, adj: Adjustments,
                  map: dict[int, Any] | None = None) -> None:
@@ -111,7 +113,7 @@ class GuardedChannel(HTTPChannel):
             self.head_since = None
         return result
 
-    def del_channel(self, map: dict[int, Any] | None = None) -> None:
+    def del_channel(self, map: Mapping[int, Any] | None = None) -> None:
         self.server.leaving.discard(self)
         super().del_channel(map)
 
@@ -139,6 +141,10 @@ class GuardedServer(TcpWSGIServer):
     """A TCP waitress server on an already bound socket, with the guard of the module docstring."""
 
     channel_class = GuardedChannel
+    # set by waitress, left out of types-waitress:
+    _map: eventloop.TrackedMap
+    effective_host: str
+    effective_port: int
 
     def __init__(self, app: Any, sock: socket.socket, adj: Adjustments, guard: Guard,
                  dispatcher: ThreadedTaskDispatcher) -> None:
@@ -181,9 +187,14 @@ class GuardedServer(TcpWSGIServer):
         """waitress's own idle check: replaced by `_sweep`."""
 
     @property
+    def channels(self) -> dict[int, GuardedChannel]:
+        """waitress's `active_channels`, descriptor to channel (types-waitress says one channel)."""
+        return cast("dict[int, GuardedChannel]", self.active_channels)
+
+    @property
     def open_count(self) -> int:
         """Connections held, less those already told to close."""
-        return len(self.active_channels) - len(self.leaving)
+        return len(self.channels) - len(self.leaving)
 
     # --- accepting ----------------------------------------------------------------------
 
@@ -211,7 +222,7 @@ class GuardedServer(TcpWSGIServer):
     def _make_room(self) -> bool:
         """At max_connections: close the oldest unfinished requests, then the longest idle connections."""
         skew = time.time() - time.monotonic()
-        quiet = [ch for ch in self.active_channels.values() if ch.quiet and ch not in self.leaving]
+        quiet = [ch for ch in self.channels.values() if ch.quiet and ch not in self.leaving]
         quiet.sort(key=lambda ch: (ch.head_since is None, ch.since(skew)))
         victims = quiet[:max(1, min(ACCEPT_BATCH, self.guard.max_connections // 100))]
         for channel in victims:
@@ -237,7 +248,7 @@ class GuardedServer(TcpWSGIServer):
         skew = time.time() - now
         stale = now - guard.idle_timeout
         holding: dict[str, list[GuardedChannel]] = {}
-        for channel in list(self.active_channels.values()):
+        for channel in list(self.channels.values()):
             if channel in self.leaving:
                 continue
             if not channel.quiet:
@@ -278,7 +289,7 @@ class GuardedServer(TcpWSGIServer):
             log.warning("acknowledgement service, last %.0f s: closed %d connections whose request did not arrive "
                         "within %g s, %d beyond their address's %d idle or stuck ones, %d to make room at %d; "
                         "%d open%s", REPORT_EVERY, timed_out, self.guard.header_timeout, capped,
-                        self.guard.per_client, shed, self.guard.max_connections, len(self.active_channels),
+                        self.guard.per_client, shed, self.guard.max_connections, len(self.channels),
                         f", most held by {busiest[0]} ({len(busiest[1])})" if busiest else "")
         self._reported = GuardCounts(**vars(c))
 

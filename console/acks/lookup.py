@@ -22,8 +22,8 @@ from console import settings
 from console.acks.rawdb import RawDialect, ReadPool
 from console.acks.richtext import markdown_to_html
 from console.models import Broadcast, Channel, Incident
-from console.vocabulary import AnswerSource
 from console.storage import Database
+from console.vocabulary import AnswerSource
 
 
 @dataclass(frozen=True)

@@ -94,13 +94,13 @@ class PageContext:
 
 def time_text(when: dt.datetime, *, seconds: bool = False) -> str:
     """UTC, spelled out: the page has no script to convert to the reader's zone."""
-    utc = when.astimezone(dt.timezone.utc)
+    utc = when.astimezone(dt.UTC)
     clock = f"{utc:%H:%M:%S}" if seconds else f"{utc:%H:%M}"
     return f"{clock} UTC, {utc.day} {utc:%b %Y}"
 
 
 def _iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    return when.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 _CONTENT_SLOT = "\x00ack:content\x00"

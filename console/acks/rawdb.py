@@ -59,7 +59,7 @@ class RawDialect:
         """A UTC datetime as the column stores it."""
         if self.postgresql:
             return when
-        return when.astimezone(dt.timezone.utc).strftime(_SQLITE_TIME)
+        return when.astimezone(dt.UTC).strftime(_SQLITE_TIME)
 
     def time_value(self, value: Any) -> dt.datetime | None:
         """A stored DateTime back as an aware UTC datetime."""
@@ -68,7 +68,7 @@ class RawDialect:
         if isinstance(value, str):
             value = dt.datetime.fromisoformat(value)
         assert isinstance(value, dt.datetime)
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
     def connect(self, *, read_only: bool) -> Any:
         """A new autocommit DBAPI connection; transactions are begun explicitly."""

@@ -20,14 +20,7 @@ import queue
 import threading
 from typing import Any, Protocol
 
-from console.acks.answers import (
-    AUDIT_ACTION,
-    AnswerRequest,
-    LinkRequest,
-    Outcome,
-    Request,
-    write_requests,
-)
+from console.acks.answers import AUDIT_ACTION, AnswerRequest, LinkRequest, Outcome, Request, write_requests
 from console.acks.errors import RecipientGone, RecorderUnavailable
 from console.acks.rawdb import RawDialect
 from console.models import utcnow
@@ -253,7 +246,7 @@ class GroupCommitRecorder:
         except BaseException:
             try:
                 cursor.execute("ROLLBACK")
-            except Exception:  # the connection itself is broken: start afresh next time
+            except Exception:  # noqa: BLE001 - the connection itself is broken: start afresh next time
                 self._close_connection()
             raise
         finally:

@@ -24,12 +24,7 @@ from waitress import wasyncore
 
 from console.acks.affinity import AUTO, CpuChoice, choose_cpu, pinned
 from console.acks.errors import AckServerError
-from console.acks.httpserver import (
-    Guard,
-    GuardCounts,
-    connection_capacity,
-    create_server,
-)
+from console.acks.httpserver import Guard, GuardCounts, connection_capacity, create_server
 from console.acks.limits import client_key
 from console.acks.wsgi import AckApp, make_app
 from console.storage import Database
@@ -94,7 +89,7 @@ class AckServer:
     @property
     def connections(self) -> int:
         """Client connections open now (0 when not running)."""
-        return len(self._server.active_channels) if self._server is not None else 0
+        return len(self._server.channels) if self._server is not None else 0
 
     @property
     def running(self) -> bool:
@@ -148,7 +143,7 @@ class AckServer:
         dispatcher = server.task_dispatcher
         while (dispatcher.active_count or dispatcher.queue) and time.monotonic() < deadline:
             time.sleep(0.02)
-        while any(ch.total_outbufs_len for ch in list(server.active_channels.values())) \
+        while any(ch.total_outbufs_len for ch in list(server.channels.values())) \
                 and time.monotonic() < deadline:
             time.sleep(0.02)  # responses still being written out
         _in_loop(server, lambda: _close_everything(server))

@@ -32,15 +32,7 @@ from typing import Any
 from console.acks import pages
 from console.acks.errors import RecipientGone, RecorderUnavailable
 from console.acks.formcheck import FormCheck, load_form_check
-from console.acks.http import (
-    MAX_BODY,
-    SECURITY_HEADERS,
-    BadRequest,
-    BodyTooLarge,
-    Request,
-    Response,
-    StartResponse,
-)
+from console.acks.http import MAX_BODY, SECURITY_HEADERS, BadRequest, BodyTooLarge, Request, Response, StartResponse
 from console.acks.limits import FailureLimiter, RequestLimiter, client_key
 from console.acks.lookup import BroadcastView, Lookup, RecipientView
 from console.acks.recorder import AnswerRecorder, AnswerRequest, GroupCommitRecorder, LinkRequest, Outcome
@@ -259,7 +251,7 @@ class AckApp:
         try:
             self.lookup.ping()
             database = "ok"
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure to reach it is "unreachable", logged
             log.warning("health check: the database is unreachable: %s", exc.__class__.__name__)
             database = "unreachable"
         writer = "running" if self.recorder.alive else "stopped"
@@ -304,13 +296,13 @@ class AckApp:
     def _problem(self, req: Request, status: HTTPStatus, heading: str, text: str) -> Response:
         try:
             return self._page(req, status.value, heading, text)
-        except Exception:  # even the error page failed (a broken resource): plain words
+        except Exception:  # noqa: BLE001 - even the error page failed (a broken resource): plain words
             return Response(status.value, f"{heading}. {text}".encode(), "text/plain; charset=utf-8")
 
     def _ctx(self, req: Request) -> pages.PageContext:
         try:
             org = self.lookup.org_name()
-        except Exception:  # the database is down: the error page still needs a name
+        except Exception:  # noqa: BLE001 - the database is down: the error page still needs a name
             org = str(DEFINITIONS["org.name"].default)
         return pages.PageContext(org=org, root=req.root)
 

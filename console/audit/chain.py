@@ -32,7 +32,7 @@ def details_text(details: dict[str, Any]) -> str:
 
 
 def now_text() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 Entry = tuple[str, str, str, dict[str, Any]]

@@ -58,7 +58,8 @@ def write_export(session: Session, fmt: str, out: TextSink) -> int:
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(FIELDS)
-    for count, entry in enumerate(iter_entries(session), start=1):
+    for entry in iter_entries(session):
+        count += 1
         entry["details"] = json.dumps(entry["details"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         writer.writerow([neutralise_cell(v) if isinstance(v, str) else v for v in (entry[f] for f in FIELDS)])
     return count

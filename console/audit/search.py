@@ -42,7 +42,7 @@ class AuditRow:
 
 def time_text(moment: dt.datetime) -> str:
     """The log's own time format, for comparisons."""
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _like(value: str) -> str:

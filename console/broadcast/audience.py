@@ -70,8 +70,11 @@ def resolve(
         for cid, name, email, phone, chat in session.execute(
                 select(*columns).where(Contact.id.in_(chunk)).order_by(Contact.id)):
             fields = {"email": email, "phone": phone, "chat": chat}
-            routes = [Route(ch.id, fields[ch.address_field or "email"], ch.address_field or "email")
-                      for ch in personal if fields[ch.address_field or "email"]]
+            routes = []
+            for ch in personal:
+                field = ch.address_field or "email"
+                if address := fields[field]:
+                    routes.append(Route(ch.id, address, field))
             if routes or cid in via_post:
                 audience.people[cid] = (name, email, routes)
             else:

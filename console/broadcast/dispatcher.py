@@ -169,7 +169,7 @@ class Dispatcher:
         """
         self._stop.set()
         self._wake.set()
-        claimer, *rest = self._threads or [None]
+        claimer, rest = (self._threads[0], self._threads[1:]) if self._threads else (None, [])
         if claimer is not None:
             claimer.join(timeout)
         self._release_queued("the dispatcher stopped before sending it")
@@ -302,10 +302,10 @@ class Dispatcher:
             exercise=b.exercise, options=tuple(b.options), org_name=ctx.org_name, public_url=ctx.public_url,
             group_post=c.group_link_id is not None, reminder=c.reminder, limits=route.limits,
         )
-        personal = route.kind != "group" and c.address is not None
-        return Outgoing(url=fill_address(route.url, c.address) if personal else route.url, kind=route.kind,
+        address = c.address if route.kind != "group" else None  # None: the channel's own URL, no address
+        return Outgoing(url=fill_address(route.url, address) if address is not None else route.url, kind=route.kind,
                         rendered=self._messages.message(spec, token), notify_type=notify_type_for(b.severity),
-                        address=c.address if personal else None)
+                        address=address)
 
     # -- senders ----------------------------------------------------------------------
     def _send_loop(self, index: int) -> None:

@@ -75,7 +75,7 @@ def _serve(conn: Connection, url: str, key: bytes, key_source: str, stop_timeout
     send(("started",))
     try:
         while not terminated.requested:
-            if conn not in wait([conn, terminated]):
+            if conn not in wait([conn, terminated.fileno()]):
                 continue
             try:
                 command = conn.recv()

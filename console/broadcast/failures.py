@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.broadcast.send import existing_broadcast
-from console.vocabulary import DeliveryState
 from console.models import Channel, Delivery, Group, GroupLink, Recipient
 from console.storage.secrets import SecretBox
+from console.vocabulary import DeliveryState
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,16 @@ import socket
 import uuid
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any, cast
 
-from sqlalchemy import Connection, and_, bindparam, func, select, update
+from sqlalchemy import Connection, CursorResult, and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from console import audit
+from console.audit.chain import Entry
 from console.broadcast.retry import GiveUp, RetryPolicy
-from console.vocabulary import OPEN_DELIVERY_STATES, BroadcastState, DeliveryState
 from console.models import Broadcast, Delivery, utcnow
+from console.vocabulary import OPEN_DELIVERY_STATES, BroadcastState, DeliveryState
 
 
 def worker_identity() -> str:
@@ -108,7 +110,8 @@ def claim(conn: Connection, me: str, limit: int, now: dt.datetime | None = None)
                    Delivery.channel_id, Delivery.address, Delivery.attempts, Delivery.reminder,
                    Delivery.created_at)
     )
-    rows = [Claimed(*r[:-1], created_at=_aware(r[-1] or now)) for r in conn.execute(stmt)]
+    rows = [Claimed(did, bid, rid, link, channel, address, attempts, reminder, created_at=_aware(created or now))
+            for did, bid, rid, link, channel, address, attempts, reminder, created in conn.execute(stmt)]
     rows.sort(key=lambda c: c.id)
     return rows
 
@@ -127,7 +130,7 @@ def record(conn: Connection, me: str, outcomes: list[Outcome], policy: RetryPoli
     now = now or utcnow()
     judged: list[Outcome] = []
     sent, retry, failed, requeued = [], [], [], []
-    entries = []
+    entries: list[Entry] = []
     for o in outcomes:
         c = o.claimed
         if o.interrupted:
@@ -195,7 +198,8 @@ def finish_broadcasts(conn: Connection, broadcast_ids: set[int]) -> list[int]:
         changed = conn.execute(update(Broadcast).where(Broadcast.id == bid, Broadcast.state == BroadcastState.SENDING)
                                .values(state=state, closed_at=utcnow())).rowcount
         if changed:
-            audit.append(conn, "dispatcher", "broadcast.completed", f"broadcast {bid}", {**counts, "state": state.value})
+            audit.append(conn, "dispatcher", "broadcast.completed", f"broadcast {bid}",
+                         {**counts, "state": state.value})
             done.append(bid)
     return done
 
@@ -244,9 +248,10 @@ def cancel(session: Session, broadcast_id: int, actor: str) -> int:
     from console.broadcast.send import existing_broadcast
 
     b = existing_broadcast(session, broadcast_id)
-    count = session.execute(update(Delivery).where(Delivery.broadcast_id == broadcast_id,
-                                                   Delivery.state == DeliveryState.PENDING)
-                            .values(state=DeliveryState.CANCELLED)).rowcount
+    result = session.execute(
+        update(Delivery).where(Delivery.broadcast_id == broadcast_id, Delivery.state == DeliveryState.PENDING)
+        .values(state=DeliveryState.CANCELLED))
+    count = cast("CursorResult[Any]", result).rowcount  # an UPDATE's result is a cursor's
     b.state, b.closed_at = BroadcastState.CANCELLED, utcnow()
     audit.append(session, actor, "broadcast.cancel", f"broadcast {broadcast_id}", {"cancelled_deliveries": count})
     return count

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from console import audit
 from console.broadcast.errors import BroadcastError
 from console.broadcast.send import existing_broadcast
-from console.vocabulary import BroadcastState, DeliveryState
 from console.models import Channel, Delivery, Recipient, utcnow
+from console.vocabulary import BroadcastState, DeliveryState
 
 
 def remind(session: Session, broadcast_id: int, actor: str) -> tuple[int, int]:

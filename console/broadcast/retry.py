@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+
+from console.valuetypes import Duration as Duration
+from console.valuetypes import format_duration as format_duration
+from console.valuetypes import parse_duration as parse_duration
 
 
 class GiveUp(StrEnum):
@@ -64,40 +67,3 @@ class RetryPolicy:
         if now >= deadline:
             return GiveUp.WINDOW
         return min(now + dt.timedelta(seconds=self.delay(attempts, rand)), deadline)
-
-
-_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-class Duration(float):
-    """Seconds that print as a person writes them (`30m`), so a stored setting reads back well."""
-
-    def __str__(self) -> str:
-        return format_duration(self)
-
-
-def parse_duration(text: str) -> Duration:
-    """Seconds from `90`, `90s`, `30m`, `2h` or `1h30m`.
-
-    Raises:
-        ValueError: the text is not such a duration, or is not above zero.
-    """
-    rest = text.strip().lower().replace(" ", "")
-    if re.fullmatch(r"\d+(?:\.\d+)?", rest):
-        seconds = float(rest)
-    elif rest and re.fullmatch(f"(?:{_PART.pattern})+", rest):
-        seconds = sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(rest))
-    else:
-        raise ValueError("expected seconds or a duration such as 30m, 2h or 1h30m (units: s, m, h, d)")
-    if seconds <= 0:
-        raise ValueError("expected a duration above zero")
-    return Duration(seconds)
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest of `2h`, `30m`, `90s` that says `seconds` exactly."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{float(seconds):g}s"

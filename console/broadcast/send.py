@@ -100,7 +100,8 @@ def create_broadcast(session: Session, box: SecretBox, req: BroadcastRequest, ac
     audit.append(session, actor, f"broadcast.{req.kind}", f"broadcast {broadcast.id}", {
         "incident": incident.id, "title": req.title, "severity": req.severity, "options": req.options,
         "help_options": req.help_options or [], "exercise": req.exercise, "groups": req.groups,
-        "contacts": req.contact_ids,        "channels": broadcast.channel_ids, "recipients": len(audience.people), "deliveries": deliveries,
+        "contacts": req.contact_ids, "channels": broadcast.channel_ids, "recipients": len(audience.people),
+        "deliveries": deliveries,
         "unreachable": [u["contact"] for u in audience.unreachable],
     })
     return SendResult(broadcast.id, incident.id, len(audience.people), deliveries, audience.unreachable)
@@ -177,5 +178,5 @@ def existing_broadcast(session: Session, broadcast_id: int) -> Broadcast:
     return found
 
 
-__all__ = ["DEFAULT_OPTIONS", "SAFETY_CHECK", "SAFETY_CHECK_HELP", "BroadcastRequest", "SendResult", "check_request", "create_broadcast",
-           "existing_broadcast"]
+__all__ = ["DEFAULT_OPTIONS", "SAFETY_CHECK", "SAFETY_CHECK_HELP", "BroadcastRequest", "SendResult", "check_request",
+           "create_broadcast", "existing_broadcast"]

@@ -12,9 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.broadcast.send import existing_broadcast
-from console.vocabulary import BroadcastState, DeliveryState
 from console.models import Delivery, Recipient
-from console.vocabulary import AnswerSource
+from console.vocabulary import AnswerSource, BroadcastState, DeliveryState
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,8 @@ def broadcast_status(session: Session, broadcast_id: int) -> BroadcastStatus:
         broadcast_id=b.id, incident_id=b.incident_id, kind=b.kind, title=b.title, state=state.value,
         exercise=b.exercise, severity=b.severity, options=list(b.options), recipients=recipients,
         sent=states.get(DeliveryState.SENT, 0), failed=failed, pending=pending,
-        cancelled=states.get(DeliveryState.CANCELLED, 0), acknowledged=sum(answers.values()), late=late, answers=answers,
+        cancelled=states.get(DeliveryState.CANCELLED, 0), acknowledged=sum(answers.values()), late=late,
+        answers=answers,
         unreachable=len(b.unreachable or []), created_at=b.created_at.isoformat(timespec="seconds"),
         help_options=list(b.help_options or []), needs_help=needs_help, self_reported=self_reported,
     )

@@ -13,8 +13,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from console import audit, settings
@@ -34,6 +35,8 @@ log = logging.getLogger("console.directory.import")
 REQUIRED = ("name", "email")
 OPTIONAL = ("phone", "groups", "chat", "language", "external_id")
 _CHUNK = 500
+
+_T = TypeVar("_T")
 
 
 class CsvImportError(UserError):
@@ -125,7 +128,8 @@ def parse_csv(data: bytes, label: str, region: str | None = None) -> tuple[list[
             email = normalise_email(cell("email"))
             phone = normalise_phone(cell("phone"), region)
             groups = split_groups(cell("groups")) if "groups" in index else None
-            extra = {c: clean_text(c, cell(c)) for c in ("chat", "language", "external_id") if c in index}
+            extra: dict[str, str | None] = {
+                c: clean_text(c, cell(c)) for c in ("chat", "language", "external_id") if c in index}
         except ContactFieldError as exc:
             problems.append(f"{label}:{line}: {exc}")
             continue
@@ -189,7 +193,8 @@ def write_rows(session: Session, rows: list[Row], actor: str, label: str) -> Imp
         group_ids.update(created.all())
         report.groups_created = new_groups
 
-    to_create, to_update = [], []
+    to_create: list[dict[str, Any]] = []
+    to_update: list[dict[str, Any]] = []
     for row in rows:
         values = {"name": row.name, "email": row.email, "phone": row.phone, **row.extra}
         old = existing.get(row.email)
@@ -217,13 +222,14 @@ def write_rows(session: Session, rows: list[Row], actor: str, label: str) -> Imp
     return report
 
 
-def _write_memberships(conn, rows: list[Row], ids: dict[str, int], group_ids: dict[str, int], new: set[str]) -> None:  # type: ignore[no-untyped-def]
+def _write_memberships(conn: Connection, rows: list[Row], ids: dict[str, int], group_ids: dict[str, int],
+                       new: set[str]) -> None:
     all_id = group_ids[ALL_GROUP]
     managed = [r for r in rows if r.groups is not None]
     replaced = [ids[r.email] for r in managed if r.email not in new]
     for chunk in _chunks(replaced):
         conn.execute(delete(Membership).where(Membership.contact_id.in_(chunk)))
-    links = []
+    links: list[dict[str, int]] = []
     for row in rows:
         contact_id = ids[row.email]
         if row.groups is not None:
@@ -231,10 +237,10 @@ def _write_memberships(conn, rows: list[Row], ids: dict[str, int], group_ids: di
             links.extend({"contact_id": contact_id, "group_id": group_ids[g]} for g in names)
         elif row.email in new:
             links.append({"contact_id": contact_id, "group_id": all_id})
-    for chunk in _chunks(links):
-        conn.execute(insert(Membership), chunk)
+    for batch in _chunks(links):
+        conn.execute(insert(Membership), batch)
 
 
-def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:  # type: ignore[type-arg]
+def _chunks(items: list[_T], size: int = _CHUNK) -> Iterable[list[_T]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]

@@ -59,7 +59,8 @@ def list_groups(session: Session) -> list[GroupRow]:
     for group_id, name in session.execute(
         select(Channel.group_id, Channel.name).where(Channel.group_id.is_not(None)).order_by(Channel.name)
     ):
-        channels[group_id].append(name)
+        if group_id is not None:  # (the query's condition; the column allows NULL)
+            channels[group_id].append(name)
     groups = session.execute(select(Group.id, Group.name).order_by(Group.name != ALL_GROUP, Group.name))
     return [GroupRow(i, n, counts.get(i, 0), channels.get(i, [])) for i, n in groups]
 

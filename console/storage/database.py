@@ -90,9 +90,7 @@ class Database:
                                       "no schema version)")
             raise NoDatabaseError(f"no Crisis Console database at {self.where}: it is empty ({CREATING_HINT})")
         if upgrade and not state.current:
-            from console.storage.migrate import (
-                upgrade_to_head,  # Alembic only when an upgrade is due
-            )
+            from console.storage.migrate import upgrade_to_head  # Alembic only when an upgrade is due
 
             with self.faults(writing=True):
                 upgrade_to_head(self.engine)

@@ -56,7 +56,7 @@ class SlowSink:
             self._accepted.extend(envelope.rcpt_tos)
         return "250 OK"
 
-    def start(self) -> SlowSink:
+    def start(self) -> Self:
         self._controller = start_controller(self, "127.0.0.1", self._port)
         return self
 

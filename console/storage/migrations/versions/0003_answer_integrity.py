@@ -6,6 +6,7 @@ Create Date: 2026-11-27 15:00:00
 """
 
 import json
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -20,10 +21,11 @@ depends_on = None
 _OLD_HELP_TEXT = "I need help"
 
 
-def _options(value):
+def _options(value: str | list[Any] | None) -> list[Any]:
+    """An options column as read: a list, or its JSON text where a driver hands it back undecoded."""
     if value is None:
         return []
-    return json.loads(value) if isinstance(value, str) else list(value)
+    return list(json.loads(value)) if isinstance(value, str) else list(value)
 
 
 def upgrade() -> None:
