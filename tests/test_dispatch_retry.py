@@ -168,9 +168,9 @@ def test_the_broadcast_tree_shows_a_failed_broadcast(qapp, sqlite_db) -> None:  
     from console.broadcast.outbox import finish_broadcasts
     from console.broadcast.send import BroadcastRequest, create_broadcast
     from console.broadcast.status import broadcast_status
-    from console.gui.views.broadcast_data import load_tree
-    from console.gui.views.broadcast_tree import BroadcastTreeModel
+    from console.gui.models.broadcast_tree import BroadcastTreeModel
     from console.models import Broadcast, Delivery
+    from console.services.live import load_tree
     from tests.helpers.gui import ACTOR, seed
 
     seed(sqlite_db, 3)

@@ -20,15 +20,10 @@ from console.acks.recorder import AnswerRequest, GroupCommitRecorder
 from console.broadcast.send import SAFETY_CHECK, BroadcastRequest, create_broadcast
 from console.gui.bridge import Bridge
 from console.gui.tasks import TaskRunner
-from console.gui.views.broadcast_data import (
-    RecipientRow,
-    load_changes,
-    load_recipients,
-    load_tree,
-)
-from console.gui.views.broadcast_recipients import RecipientsFilter, RecipientsModel
-from console.gui.views.broadcast_tree import BroadcastTreeModel
-from console.gui.views.broadcasts import BroadcastsView
+from console.gui.models.broadcast_tree import BroadcastTreeModel
+from console.gui.models.recipients import RecipientsFilter, RecipientsModel
+from console.gui.views.broadcast.dashboard import BroadcastsView
+from console.services.live import RecipientRow, load_changes, load_recipients, load_tree
 from console.models import Broadcast, Delivery, Incident, Recipient, utcnow
 from console.storage import Database
 from tests.helpers.gui import ACTOR, seed

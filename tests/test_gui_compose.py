@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from console.broadcast.send import BroadcastRequest
 from console.gui.bridge import Bridge
 from console.gui.tasks import TaskRunner
-from console.gui.views.compose import ComposeView
+from console.gui.views.broadcast.compose import ComposeView
 from console.models import Broadcast, Contact, Delivery, Recipient
 from console.storage import Database
 from console.templates import save_template

@@ -16,9 +16,9 @@ from console import settings
 from console.gui.app import build
 from console.gui.prefs import Preferences
 from console.gui.services import RUNNING
-from console.gui.views.broadcast_recipients import RecipientsFilter, RecipientsModel
-from console.gui.views.broadcasts import BroadcastsView
-from console.gui.views.compose import ComposeView
+from console.gui.models.recipients import RecipientsFilter, RecipientsModel
+from console.gui.views.broadcast.compose import ComposeView
+from console.gui.views.broadcast.dashboard import BroadcastsView
 from console.mailsink import MailSink
 from console.storage import Database
 from tests.helpers.gui import ACTOR, seed

@@ -63,7 +63,7 @@ def test_the_desktop_imports_no_plugin_or_server_before_its_first_window() -> No
     (console.gui.pages, console.gui.embedded): the first window does not wait for them."""
     code = (
         "import sys\n"
-        "import console.gui.app, console.gui.views.compose\n"
+        "import console.gui.app, console.gui.views.broadcast.compose\n"
         "late = ('apprise', 'requests', 'markdown_it', 'waitress', 'phonenumbers', 'console.acks.server',\n"
         "        'console.broadcast.dispatchprocess', 'console.gui.views.audit', 'console.gui.views.directory')\n"
         "print(','.join(m for m in late if m in sys.modules))\n"

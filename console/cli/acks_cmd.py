@@ -12,7 +12,7 @@ from console.cli.base import actor, add_common, open_db
 from console.errors import UserError
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     serve = sub.add_parser(
         "serve-acks", help="run the acknowledgement web service (answer links); stops on SIGTERM/SIGINT",
         description="Serves the pages behind the links in every message (/a/TOKEN, /g/TOKEN) and /healthz. "
@@ -58,16 +58,16 @@ def _threads(value: str) -> int:
 
 
 def serve_acks(args: argparse.Namespace) -> int:
-    from console import audit, settings
     from console.acks.server import DEFAULT_THREADS, AckServer
+    from console.services import acks, settings
 
     logging.getLogger("console.acks").setLevel(logging.INFO)  # one line per answer
     db = open_db(args)
-    with db.read() as session:
-        host = args.host or settings.get(session, "ack.host")
-        port = settings.get(session, "ack.port") if args.port is None else args.port
-        public = settings.get(session, "ack.public_url")
-        cpu = settings.get(session, "ack.cpu") if args.cpu is None else args.cpu
+    values = settings.get_all(db)
+    host = args.host or values["ack.host"]
+    port = values["ack.port"] if args.port is None else args.port
+    public = values["ack.public_url"]
+    cpu = values["ack.cpu"] if args.cpu is None else args.cpu
     try:
         choose_cpu(cpu)
     except ValueError as exc:
@@ -79,8 +79,7 @@ def serve_acks(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     url = server.start()
     try:
-        with db.write() as session:
-            audit.append(session, actor(args), "acks.serve", url, {"url": url, "public_url": public})
+        acks.record_serving(db, actor(args), url, public)
         where = "all CPUs" if server.cpu is None else f"CPU {server.cpu}"
         guard = server.guard
         print(f"acknowledgement service on {url} (links point to {public}; database {db.display_url}; {where}; "

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from console.cli.base import actor, add_common, fail, open_db, print_json
 from console.textsafe import for_terminal
+from console.vocabulary import BroadcastKind, Severity
 
 if TYPE_CHECKING:
     from console.broadcast.dispatcher import Dispatcher
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from console.storage import Database
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     send = sub.add_parser("send", help="send a broadcast to groups (and contacts)",
                           description="Writes the broadcast and its outbox in one transaction; a dispatcher "
                                       "(--wait here, the desktop app, or `crisis-console dispatch`) sends it.")
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                       help="an individual contact id (repeatable)")
     send.add_argument("--channel", action="append", metavar="NAME",
                       help="send on this channel only (repeatable; default: every enabled channel)")
-    send.add_argument("--severity", default="info", choices=("info", "warning", "critical"))
+    send.add_argument("--severity", default=Severity.INFO.value, choices=[s.value for s in Severity])
     send.add_argument("--option", action="append", metavar="TEXT",
                       help="an answer option (repeatable; default: Acknowledge)")
     send.add_argument("--help-option", action="append", default=[], metavar="TEXT",
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                       help="answer options: I'm safe / I need help (the second means 'needs help')")
     send.add_argument("--exercise", action="store_true", help="a drill: labelled [EXERCISE] on every channel")
     send.add_argument("--incident", type=int, metavar="ID", help="thread into this incident")
-    send.add_argument("--kind", choices=("alert", "update", "all_clear"), default="alert")
+    send.add_argument("--kind", choices=[k.value for k in BroadcastKind], default=BroadcastKind.ALERT.value)
     send.add_argument("--wait", action="store_true",
                       help="send now, in this process, until all are sent or failed (failures are retried for "
                            "the setting dispatch.retry_window); exit 1 if any failed, 130 on Ctrl-C")
@@ -70,32 +71,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def send_cmd(args: argparse.Namespace) -> int:
-    from console.broadcast.send import (
-        SAFETY_CHECK,
-        SAFETY_CHECK_HELP,
-        BroadcastRequest,
-        check_request,
-        create_broadcast,
-    )
+    from console.services import broadcasts
 
-    if args.safety_check and (args.option or args.help_option):
-        from console.broadcast.errors import BroadcastError
-
-        raise BroadcastError("--safety-check and --option/--help-option cannot be used together")
-    if args.safety_check:
-        options, helps = list(SAFETY_CHECK), list(SAFETY_CHECK_HELP)
-    else:
-        given = args.option or ([] if args.help_option else ["Acknowledge"])
-        options, helps = given + [h for h in args.help_option if h not in given], args.help_option
-    req = check_request(BroadcastRequest(
+    options, helps = broadcasts.answer_options(args.option or (), args.help_option, safety_check=args.safety_check)
+    req = broadcasts.check(broadcasts.BroadcastRequest(
         title=args.title, body=args.body, groups=args.group, contact_ids=args.contact, channels=args.channel,
         severity=args.severity, options=options, help_options=helps, exercise=args.exercise,
         incident_id=args.incident, kind=args.kind,
     ))
     db = open_db(args)
-    box = db.secrets
-    with db.write() as session:
-        result = create_broadcast(session, box, req, actor(args))
+    result = broadcasts.send(db, req, actor(args))
     stopped = _run_until_done(db, result.broadcast_id, result.deliveries, show=not args.json) if args.wait else None
     if args.json:
         data = result.as_json()
@@ -157,47 +142,41 @@ def _run_until_done(db: Database, broadcast_id: int, total: int, *, show: bool) 
 
 
 def _counts(db: Database, broadcast_id: int) -> dict[str, object]:
-    from console.broadcast.status import broadcast_status
+    from console.services import broadcasts
 
-    with db.read() as session:
-        st = broadcast_status(session, broadcast_id)
+    st = broadcasts.status(db, broadcast_id)
     return {"state": st.state, "sent": st.sent, "failed": st.failed, "pending": st.pending}
 
 
 def _say_interrupted(db: Database, broadcast_id: int) -> None:
-    from console.broadcast.outbox import open_work
+    from console.services import broadcasts
 
-    with db.read() as session:
-        left = open_work(session, broadcast_id)
+    left = broadcasts.unsent(db, broadcast_id)
     print(f"interrupted: {left} deliveries of broadcast {broadcast_id} are not sent yet and stay queued; "
           "`crisis-console dispatch` or the desktop app sends them", file=sys.stderr)
 
 
 def _report_failures(db: Database, broadcast_id: int, after_id: int = 0) -> int:
     """Per channel: how many deliveries failed and the last error (secrets masked). 1 if any failed."""
-    from console.broadcast.failures import by_channel, failed_deliveries
+    from console.services import broadcasts
 
-    box = db.secrets
-    with db.read() as session:
-        failed = failed_deliveries(session, broadcast_id, box=box, after_id=after_id)
-        channels = by_channel(session, failed, box)
-    if not failed:
+    report = broadcasts.failure_report(db, broadcast_id, after_id)
+    if not report.failed:
         return 0
-    fail(f"{len(failed)} deliveries of broadcast {broadcast_id} failed "
+    fail(f"{len(report.failed)} deliveries of broadcast {broadcast_id} failed "
          f"(who: crisis-console status {broadcast_id} --failures)")
-    for c in channels:
+    for c in report.channels:
         where = f" ({c.url})" if c.url else ""
         print(for_terminal(f"  {c.channel}{where}: {c.failed} failed; last error: {c.last_error}"), file=sys.stderr)
     return 1
 
 
 def status_cmd(args: argparse.Namespace) -> int:
-    from console.broadcast.status import broadcast_status
+    from console.services import broadcasts
 
     if args.failures:
         return _failures_cmd(args)
-    with open_db(args).read() as session:
-        st = broadcast_status(session, args.broadcast_id)
+    st = broadcasts.status(open_db(args), args.broadcast_id)
     if args.json:
         print_json(st.as_json())
         return 0
@@ -217,12 +196,9 @@ def status_cmd(args: argparse.Namespace) -> int:
 
 
 def _failures_cmd(args: argparse.Namespace) -> int:
-    from console.broadcast.failures import failed_deliveries
+    from console.services import broadcasts
 
-    db = open_db(args)
-    box = db.secrets
-    with db.read() as session:
-        failed = failed_deliveries(session, args.broadcast_id, box=box)
+    failed = broadcasts.failures(open_db(args), args.broadcast_id)
     if args.json:
         print_json([f.as_json() for f in failed])
         return 0
@@ -234,30 +210,25 @@ def _failures_cmd(args: argparse.Namespace) -> int:
 
 
 def remind_cmd(args: argparse.Namespace) -> int:
-    from sqlalchemy import func, select
-
-    from console.broadcast.reminders import remind
-    from console.models import Delivery
+    from console.services import broadcasts
 
     db = open_db(args, key=True)
-    with db.write() as session:
-        before = session.scalar(select(func.max(Delivery.id)).where(Delivery.broadcast_id == args.broadcast_id)) or 0
-        people, deliveries = remind(session, args.broadcast_id, actor(args))
-    print(f"broadcast {args.broadcast_id}: reminding {people} recipients ({deliveries} deliveries queued)")
-    if not (args.wait and deliveries):
+    reminded = broadcasts.remind(db, args.broadcast_id, actor(args))
+    print(f"broadcast {args.broadcast_id}: reminding {reminded.people} recipients "
+          f"({reminded.deliveries} deliveries queued)")
+    if not (args.wait and reminded.deliveries):
         return 0
-    stopped = _run_until_done(db, args.broadcast_id, deliveries, show=True)
+    stopped = _run_until_done(db, args.broadcast_id, reminded.deliveries, show=True)
     if stopped is not None:
         _say_interrupted(db, args.broadcast_id)
         return stopped
-    return _report_failures(db, args.broadcast_id, after_id=before)
+    return _report_failures(db, args.broadcast_id, after_id=reminded.after_id)
 
 
 def cancel_cmd(args: argparse.Namespace) -> int:
-    from console.broadcast.outbox import cancel
+    from console.services import broadcasts
 
-    with open_db(args).write() as session:
-        count = cancel(session, args.broadcast_id, actor(args))
+    count = broadcasts.cancel(open_db(args), args.broadcast_id, actor(args))
     print(f"broadcast {args.broadcast_id}: cancelled, {count} pending deliveries stopped")
     return 0
 

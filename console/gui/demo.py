@@ -21,17 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
-
-from console import settings
-from console.channelstore import save_channel
-from console.directory.csvimport import parse_csv, write_rows
 from console.gui import resources
 from console.mailsink import MailSink
-from console.models import Channel, Contact
+from console.services import demo as service
 from console.storage import Database, SecretKeyError
 from console.storage.paths import demo_database_path
-from console.templates import list_templates, save_template
+from console.vocabulary import Severity
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
@@ -46,13 +41,16 @@ DEMO_ORG = "Demo Ltd"
 ACK_HOST = "127.0.0.1"
 PEOPLE_FILE = ("demo", "people.csv")
 TEMPLATES = (
-    {"name": "Fire evacuation", "title": "Fire alarm: leave the building now", "severity": "critical",
+    {"name": "Fire evacuation", "title": "Fire alarm: leave the building now", "severity": Severity.CRITICAL.value,
          "options": ["I'm safe", "I need help"],
          "body": "The fire alarm is sounding in your building.\n\n- Leave by the **nearest exit**; do not use lifts.\n"
               "- Go to your assembly point.\n- Answer below so we know you are safe."},
-    {"name": "IT outage", "title": "Email and VPN are down", "severity": "warning", "options": ["Acknowledge"],
-         "body": "Email and VPN are unavailable. Use Teams for urgent matters. We will send an update within the hour."},
-    {"name": "Severe weather", "title": "Storm warning: work from home tomorrow", "severity": "warning",
+    {"name": "IT outage", "title": "Email and VPN are down", "severity": Severity.WARNING.value,
+         "options": ["Acknowledge"],
+         "body": "Email and VPN are unavailable. Use Teams for urgent matters. "
+                 "We will send an update within the hour."},
+    {"name": "Severe weather", "title": "Storm warning: work from home tomorrow",
+         "severity": Severity.WARNING.value,
          "options": ["Acknowledge"],
          "body": "A severe storm is forecast overnight. **All offices stay closed tomorrow**; please work from home."},
 )
@@ -101,40 +99,23 @@ def prepare_demo(path: Path | None = None) -> DemoSetup:
     notes: list[str] = []
     db = Database(f"sqlite:///{path}")
     try:
-        box = db.secrets
+        db.secrets  # noqa: B018 - a demo database sealed with another key is replaced, not kept
     except SecretKeyError:
         db.dispose()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         notes.append("the old demo database was sealed with another key: a fresh one was made")
         db = Database(f"sqlite:///{path}")
-        box = db.secrets
+        db.secrets  # noqa: B018
     sink = MailSink(host="127.0.0.1", port=0).start()
     try:
-        with db.read() as session:
-            people = session.scalar(select(func.count()).select_from(Contact)) or 0
-            old_port = settings.get(session, "ack.port")
-            channel_id = session.scalar(select(Channel.id).where(Channel.name == DEMO_CHANNEL))
-        port = _free_port(old_port)
+        port = _free_port(service.ack_port(db))
         public_url = f"http://{ACK_HOST}:{port}"
-        with db.write() as session:
-            if not people:
-                data = resources.read_text(*PEOPLE_FILE).encode("utf-8")
-                rows, _ignored = parse_csv(data, "/".join(PEOPLE_FILE))
-                write_rows(session, rows, DEMO_ACTOR, label="/".join(PEOPLE_FILE))
-                if not list_templates(session):
-                    for template in TEMPLATES:
-                        save_template(session, DEMO_ACTOR, **template)  # type: ignore[arg-type]
-            save_channel(session, box, DEMO_ACTOR, name=DEMO_CHANNEL, kind="email", channel_id=channel_id,
-                         url=f"mailto://127.0.0.1:{sink.port}?from=alerts@demo.example&to={{address}}&mode=insecure")
-            current = settings.get_all(session)
-            wanted = {"ack.host": ACK_HOST, "ack.port": str(port), "ack.public_url": public_url,
-                      "ack.embedded": "true", "dispatch.embedded": "true"}
-            if not people:
-                wanted["org.name"] = DEMO_ORG
-            for key, value in wanted.items():
-                if str(current[key]).lower() != value.lower():
-                    settings.set_value(session, key, value, DEMO_ACTOR)
+        content = service.DemoContent(
+            people_csv=resources.read_text(*PEOPLE_FILE).encode("utf-8"), people_label="/".join(PEOPLE_FILE),
+            templates=TEMPLATES, channel=DEMO_CHANNEL, org_name=DEMO_ORG, actor=DEMO_ACTOR)
+        service.set_up(db, content, ack_host=ACK_HOST, port=port,
+                       mail_url=f"mailto://127.0.0.1:{sink.port}?from=alerts@demo.example&to={{address}}&mode=insecure")
     except BaseException:
         sink.stop()
         db.dispose()

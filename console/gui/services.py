@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from console import settings
 from console.gui.bridge import Bridge
 from console.gui.tasks import TaskRunner, describe
+from console.services import settings
 from console.storage import Database
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class Services(QObject):
         if self._ack is not None:
             try:
                 self._ack.stop()
-            except Exception:  # noqa: BLE001 - shutting down: log and carry on
+            except Exception:
                 log.exception("stopping the acknowledgement service failed")
             self._ack = None
         if self.embedded:
@@ -126,8 +126,7 @@ class Services(QObject):
     def _start_blocking(self) -> _Started:
         from console.gui.embedded import start_ack
 
-        with self.db.read() as session:
-            values = settings.get_all(session)
+        values = settings.get_all(self.db)
         state = ServiceState(public_url=values["ack.public_url"])
         notes: list[str] = []
         dispatcher = None
@@ -137,7 +136,7 @@ class Services(QObject):
             try:
                 dispatcher = self._start_dispatcher()
                 state = replace(state, dispatcher=RUNNING)
-            except Exception as exc:  # noqa: BLE001 - shown in the status bar, the app stays usable
+            except Exception as exc:
                 log.exception("the dispatcher did not start")
                 state = replace(state, dispatcher=FAILED)
                 notes.append(f"dispatcher: {describe(exc)}")
@@ -151,7 +150,7 @@ class Services(QObject):
                 state = replace(state, ack=RUNNING, ack_url=url)
                 if note:
                     notes.append(note)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.exception("the acknowledgement service did not start")
                 state = replace(state, ack=FAILED)
                 notes.append(f"acknowledgement service: {describe(exc)}")

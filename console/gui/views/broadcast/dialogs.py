@@ -13,6 +13,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.vocabulary import BroadcastKind
+
 
 class FollowUpDialog(QDialog):
     """Asks for the title and Markdown body of an update or the all-clear of an incident.
@@ -20,9 +22,9 @@ class FollowUpDialog(QDialog):
     Signals: QDialog's own (`accepted`, `rejected`).
     """
 
-    def __init__(self, kind: str, incident_title: str, exercise: bool, parent: QWidget | None = None) -> None:
+    def __init__(self, kind: BroadcastKind, incident_title: str, exercise: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        all_clear = kind == "all_clear"
+        all_clear = kind is BroadcastKind.ALL_CLEAR
         self.setWindowTitle(self.tr("Send the all-clear") if all_clear else self.tr("Send an update"))
         self.title_edit = QLineEdit(
             (self.tr("All clear: {title}") if all_clear else self.tr("Update: {title}")).format(title=incident_title))
@@ -47,7 +49,7 @@ class FollowUpDialog(QDialog):
         return self.title_edit.text(), self.body_edit.toPlainText()
 
 
-def ask_follow_up(parent: QWidget, kind: str, incident_title: str, exercise: bool) -> tuple[str, str] | None:
+def ask_follow_up(parent: QWidget, kind: BroadcastKind, incident_title: str, exercise: bool) -> tuple[str, str] | None:
     """Modal dialog; (title, body), or None when cancelled."""
     dialog = FollowUpDialog(kind, incident_title, exercise, parent)
     try:

@@ -11,7 +11,6 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 
-
 class AnswersChart(QWidget):
     """A QChartView with a line per answer option.
 

@@ -1,8 +1,8 @@
 """Broadcasts, live: incidents and their broadcasts; progress, answers and recipients of one.
 
-Everything shown is read from the database by workers (console.gui.views.
-broadcast_data), on bridge signals and on a one-second timer, so a second
-console on the same PostgreSQL database sees the same broadcasts and answers.
+Everything shown is read from the database by workers (console.services.live),
+on bridge signals and on a one-second timer, so a second console on the same
+PostgreSQL database sees the same broadcasts and answers.
 """
 
 from __future__ import annotations
@@ -11,14 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import (
-    QElapsedTimer,
-    QItemSelectionModel,
-    QModelIndex,
-    Qt,
-    QTimer,
-    Signal,
-)
+from PySide6.QtCore import QElapsedTimer, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -34,22 +27,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.broadcast.status import BroadcastStatus
 from console.gui.bridge import Bridge
+from console.gui.models.broadcast_tree import BROADCAST_ID_ROLE, BroadcastTreeModel
+from console.gui.models.recipients import RecipientsFilter, RecipientsModel, SortedRows
 from console.gui.tasks import TaskRunner
-from console.gui.views import broadcast_data as data
-from console.gui.views.broadcast_actions import BroadcastActions
-from console.gui.views.broadcast_chart import AnswersChart
-from console.gui.views.broadcast_dialogs import ask_follow_up, ask_yes_no
-from console.gui.views.broadcast_live import LiveQuery
-from console.gui.views.broadcast_recipients import (
-    RecipientsFilter,
-    RecipientsModel,
-    RecipientsTable,
-    SortedRows,
-)
-from console.gui.views.broadcast_tree import BROADCAST_ID_ROLE, BroadcastTreeModel
+from console.gui.views.broadcast.actions import BroadcastActions
+from console.gui.views.broadcast.chart import AnswersChart
+from console.gui.views.broadcast.dialogs import ask_follow_up, ask_yes_no
+from console.gui.views.broadcast.live import LiveQuery
+from console.gui.views.broadcast.recipients_table import RecipientsTable
+from console.services import live as data
+from console.services.broadcasts import BroadcastStatus, FollowUpBase
 from console.storage import Database
+from console.vocabulary import BroadcastKind, BroadcastState, IncidentState
 
 log = logging.getLogger("console.gui.broadcasts")
 
@@ -94,7 +84,7 @@ class BroadcastsView(QWidget):
         self._build()
         self.confirm: Callable[[str, str], bool] = lambda title, text: ask_yes_no(self, title, text)
         """Asks yes/no before remind and cancel; tests replace it."""
-        self.ask_follow_up: Callable[[str, data.FollowUpBase], tuple[str, str] | None] = (
+        self.ask_follow_up: Callable[[BroadcastKind, FollowUpBase], tuple[str, str] | None] = (
             lambda kind, base: ask_follow_up(self, kind, base.title, base.exercise))
         """Asks for the (title, body) of an update or all-clear; None cancels. Tests replace it."""
         self.operations = BroadcastActions(self)
@@ -175,8 +165,8 @@ class BroadcastsView(QWidget):
             if width:
                 self.table.setColumnWidth(col, width)
         self.filter_box = QComboBox()
-        for mode, text in zip(RecipientsFilter.MODES,
-                              (self.tr("All"), self.tr("No answer"), self.tr("Needs help"), self.tr("Failed"))):
+        texts = (self.tr("All"), self.tr("No answer"), self.tr("Needs help"), self.tr("Failed"))
+        for mode, text in zip(RecipientsFilter.MODES, texts, strict=True):
             self.filter_box.addItem(text, mode)
         self.filter_box.currentIndexChanged.connect(
             lambda _i: self.proxy.set_mode(self.filter_box.currentData()))
@@ -383,9 +373,9 @@ class BroadcastsView(QWidget):
     def _update_buttons(self) -> None:
         st = self.status
         node = self.tree_model.broadcast(self.broadcast_id) if self.broadcast_id else None
-        incident_open = node is not None and self.tree_model.incident_state(node.incident_id) == "open"
+        incident_open = node is not None and self.tree_model.incident_state(node.incident_id) == IncidentState.OPEN
         busy = self.operations.busy
-        self.remind_button.setEnabled(bool(st and not busy and st.state != "cancelled"
+        self.remind_button.setEnabled(bool(st and not busy and st.state != BroadcastState.CANCELLED
                                            and st.acknowledged < st.recipients))
         self.cancel_button.setEnabled(bool(st and not busy and st.pending))
         self.update_button.setEnabled(bool(st and not busy and incident_open))

@@ -5,16 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractItemModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-)
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
-from console.gui.views.broadcast_data import BroadcastNode, IncidentNode
+from console.services.live import BroadcastNode, IncidentNode
+from console.vocabulary import BroadcastKind, BroadcastState, IncidentState
 
 BROADCAST_ID_ROLE = Qt.ItemDataRole.UserRole
 INCIDENT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -46,9 +41,12 @@ class BroadcastTreeModel(QAbstractItemModel):
         self._incidents: list[IncidentNode] = []
         self._row_of: dict[int, int] = {}
         self._headers = (self.tr("Title"), self.tr("Kind"), self.tr("State"), self.tr("Sent"))
-        self._kinds = {"alert": self.tr("alert"), "update": self.tr("update"), "all_clear": self.tr("all-clear")}
-        self._states = {"sending": self.tr("sending"), "sent": self.tr("sent"), "failed": self.tr("failed"),
-                        "cancelled": self.tr("cancelled"), "open": self.tr("open"), "closed": self.tr("closed")}
+        self._kinds = {BroadcastKind.ALERT: self.tr("alert"), BroadcastKind.UPDATE: self.tr("update"),
+                       BroadcastKind.ALL_CLEAR: self.tr("all-clear")}
+        self._states: dict[str, str] = {
+            BroadcastState.SENDING: self.tr("sending"), BroadcastState.SENT: self.tr("sent"),
+            BroadcastState.FAILED: self.tr("failed"), BroadcastState.CANCELLED: self.tr("cancelled"),
+            IncidentState.OPEN: self.tr("open"), IncidentState.CLOSED: self.tr("closed")}
         self._exercise = self.tr("[EXERCISE] ")
         self._bold = QFont()
         self._bold.setBold(True)
@@ -125,7 +123,7 @@ class BroadcastTreeModel(QAbstractItemModel):
                     return self.index(child, 0, self.index(row, 0))
         return QModelIndex()
 
-    def incident_state(self, incident_id: int) -> str | None:
+    def incident_state(self, incident_id: int) -> IncidentState | None:
         row = self._row_of.get(incident_id)
         return None if row is None else self._incidents[row].state
 
@@ -166,7 +164,7 @@ class BroadcastTreeModel(QAbstractItemModel):
             parent = self.index(row, 0)
             if old[:5] != now[:5]:
                 self.dataChanged.emit(parent, self.index(row, last))
-            for child, (before, after) in enumerate(zip(old.broadcasts, now.broadcasts)):
+            for child, (before, after) in enumerate(zip(old.broadcasts, now.broadcasts, strict=False)):
                 if before != after:
                     self.dataChanged.emit(self.index(child, 0, parent), self.index(child, last, parent))
             if len(now.broadcasts) > count:

@@ -1,30 +1,27 @@
 """What the broadcasts view's buttons do: remind, update, all-clear, cancel pending.
 
 Each asks first (through the view's replaceable `confirm` / `ask_follow_up`
-hooks), then calls the same services as the CLI in a worker.
+hooks), then calls the same services as the CLI (console.services.broadcasts)
+in a worker.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from console.broadcast.errors import BroadcastError
-from console.broadcast.outbox import cancel
-from console.broadcast.reminders import remind
-from console.broadcast.send import (
-    BroadcastRequest,
-    SendResult,
-    check_request,
-    create_broadcast,
-)
 from console.gui.tasks import describe
-from console.gui.views.broadcast_data import FollowUpBase, follow_up_base
+from console.services import broadcasts
+from console.services.broadcasts import FollowUpBase, Reminded, SendResult
+from console.vocabulary import BroadcastKind
 
 if TYPE_CHECKING:
-    from console.gui.views.broadcasts import BroadcastsView
+    from collections.abc import Callable
+
+    from console.gui.views.broadcast.dashboard import BroadcastsView
 
 log = logging.getLogger("console.gui.broadcasts")
 
@@ -46,12 +43,12 @@ class BroadcastActions(QObject):
         self.busy = False
         view.remind_button.clicked.connect(self.remind)
         view.cancel_button.clicked.connect(self.cancel_pending)
-        view.update_button.clicked.connect(lambda: self.follow_up("update"))
-        view.all_clear_button.clicked.connect(lambda: self.follow_up("all_clear"))
+        view.update_button.clicked.connect(lambda: self.follow_up(BroadcastKind.UPDATE))
+        view.all_clear_button.clicked.connect(lambda: self.follow_up(BroadcastKind.ALL_CLEAR))
         self.done.connect(view.bridge.status_message)
         self.failed.connect(view._show_error)
 
-    def _run(self, job, done) -> None:  # type: ignore[no-untyped-def]
+    def _run(self, job: Callable[[], Any], done: Callable[[Any], None]) -> None:
         self.busy = True
         self.view._update_buttons()
 
@@ -78,13 +75,11 @@ class BroadcastActions(QObject):
             return
         db, actor = self.view.db, self.view.actor
 
-        def job() -> tuple[int, int]:
-            with db.write() as session:
-                return remind(session, bid, actor)
+        def reminded(r: Reminded) -> None:
+            self.done.emit(self.tr("Reminding {people} people ({deliveries} messages queued)").format(
+                people=r.people, deliveries=r.deliveries))
 
-        self._run(job, lambda r: self.done.emit(
-            self.tr("Reminding {people} people ({deliveries} messages queued)").format(
-                people=r[0], deliveries=r[1])))
+        self._run(lambda: broadcasts.remind(db, bid, actor), reminded)
 
     def cancel_pending(self) -> None:
         st, bid = self.view.status, self.view.broadcast_id
@@ -95,44 +90,30 @@ class BroadcastActions(QObject):
                 n=st.pending, title=st.title)):
             return
         db, actor = self.view.db, self.view.actor
-
-        def job() -> int:
-            with db.write() as session:
-                return cancel(session, bid, actor)
-
-        self._run(job, lambda n: self.done.emit(
+        self._run(lambda: broadcasts.cancel(db, bid, actor), lambda n: self.done.emit(
             self.tr("Broadcast {id} cancelled: {n} pending messages stopped").format(id=bid, n=n)))
 
-    def follow_up(self, kind: str) -> None:
+    def follow_up(self, kind: BroadcastKind) -> None:
         """Read what the broadcast was sent to, ask for the text, send into the same incident."""
         bid = self.view.broadcast_id
         if bid is None:
             return
         db = self.view.db
-        self._run(lambda: follow_up_base(db, bid), lambda base: self._ask(kind, base))
+        self._run(lambda: broadcasts.follow_up_base(db, bid), lambda base: self._ask(kind, base))
 
-    def _ask(self, kind: str, base: FollowUpBase) -> None:
+    def _ask(self, kind: BroadcastKind, base: FollowUpBase) -> None:
         answer = self.view.ask_follow_up(kind, base)
         if answer is None:
             self.view._update_buttons()
             return
         title, body = answer
         try:
-            req = check_request(BroadcastRequest(
-                title=title, body=body, groups=base.groups, contact_ids=base.contact_ids,
-                channels=base.channels or None, severity=base.severity if kind == "update" else "info",
-                exercise=base.exercise, incident_id=base.incident_id, kind=kind))
+            req = broadcasts.follow_up_request(base, kind, title, body)
         except BroadcastError as exc:
             self.failed.emit(str(exc))
             return
         db, actor = self.view.db, self.view.actor
-
-        def job() -> SendResult:
-            box = db.secrets  # before the write: loading the key may write its check value
-            with db.write() as session:
-                return create_broadcast(session, box, req, actor)
-
-        self._run(job, self._sent)
+        self._run(lambda: broadcasts.send(db, req, actor), self._sent)
 
     def _sent(self, result: SendResult) -> None:
         self.view.bridge.broadcast_created.emit(result.broadcast_id)

@@ -1,9 +1,9 @@
 """Compose and send a broadcast: text or template, audience, channels, preview, confirmation.
 
-A thin layer over the services the CLI uses: the live count is
-console.broadcast.audience.resolve (in a worker, debounced), the preview is
-channels.render, and sending is console.broadcast.send.create_broadcast in a
-worker. Sending asks first through the replaceable `confirm` hook.
+A thin layer over the services the CLI uses: the choices and the live count
+are console.services.audience (in workers, the count debounced), the preview is
+channels.render, and sending is console.services.broadcasts.send in a worker.
+Sending asks first through the replaceable `confirm` hook.
 """
 
 from __future__ import annotations
@@ -14,11 +14,14 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
     QSplitter,
+    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -26,29 +29,17 @@ from PySide6.QtWidgets import (
 
 from console.broadcast.errors import BroadcastError
 from console.broadcast.options import PRESETS
-from console.broadcast.send import (
-    DEFAULT_OPTIONS,
-    BroadcastRequest,
-    SendResult,
-    check_request,
-    create_broadcast,
-)
 from console.gui.bridge import Bridge
+from console.gui.models.choices import ChoiceFilter, ChoiceModel
 from console.gui.tasks import TaskRunner, describe
-from console.gui.views.broadcast_audience import (
-    AudienceCount,
-    ChoiceFilter,
-    ChoiceModel,
-    ComposeChoices,
-    choice_table,
-    count_audience,
-    load_choices,
-)
-from console.gui.views.broadcast_dialogs import ask_to_send
-from console.gui.views.broadcast_live import LiveQuery
-from console.gui.views.broadcast_preview import PreviewPane
-from console.gui.views.compose_message import MessageForm
+from console.gui.views.broadcast.dialogs import ask_to_send
+from console.gui.views.broadcast.live import LiveQuery
+from console.gui.views.broadcast.message import MessageForm
+from console.gui.views.broadcast.preview import PreviewPane
 from console.gui.widgets import Banner
+from console.services import broadcasts
+from console.services.audience import AudienceCount, ComposeChoices, count_audience, load_choices
+from console.services.broadcasts import DEFAULT_OPTIONS, BroadcastRequest, SendResult
 from console.storage import Database
 from console.templates import TemplateRow
 
@@ -284,7 +275,7 @@ class ComposeView(QWidget):
         if self._sending:
             return
         try:
-            req = check_request(self.request())
+            req = broadcasts.check(self.request())
             if not req.channels:
                 raise BroadcastError(self.tr("Choose at least one channel."))
         except BroadcastError as exc:
@@ -312,13 +303,7 @@ class ComposeView(QWidget):
             self._set_sending(False)
             return
         db, actor = self.db, self.actor
-
-        def job() -> SendResult:
-            box = db.secrets  # before the write: loading the key may write its check value
-            with db.write() as session:
-                return create_broadcast(session, box, req, actor)
-
-        self.tasks.run(job, self._sent, lambda exc: self._failed(describe(exc)))
+        self.tasks.run(lambda: broadcasts.send(db, req, actor), self._sent, lambda exc: self._failed(describe(exc)))
 
     def _sent(self, result: SendResult) -> None:
         self._set_sending(False)
@@ -342,3 +327,16 @@ class ComposeView(QWidget):
 
     def _ask(self, text: str) -> bool:
         return ask_to_send(self, text)
+
+
+def choice_table(model: ChoiceModel | ChoiceFilter) -> QTableView:
+    """A compact table for a checkable list."""
+    table = QTableView()
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().hide()
+    table.verticalHeader().setDefaultSectionSize(22)
+    table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    table.setWordWrap(False)
+    return table

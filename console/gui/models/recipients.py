@@ -1,6 +1,6 @@
-"""The live recipients table of one broadcast: a table model and its filter proxy.
+"""The live recipients of one broadcast: a table model and its filter proxy.
 
-Rows are loaded and compared in a worker (console.gui.views.broadcast_data);
+Rows are loaded and compared in a worker (console.services.live);
 the model only takes whole snapshots on a new broadcast and changed rows
 (`dataChanged` over just those rows) while deliveries and answers arrive.
 Sorting is a Python sort of the model's own list, as in console.gui.models.
@@ -11,7 +11,7 @@ comparison.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from PySide6.QtCore import (
@@ -25,9 +25,8 @@ from PySide6.QtCore import (
     Qt,
 )
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QTableView, QWidget
 
-from console.gui.views.broadcast_data import RecipientRow
+from console.services.live import PersonDelivery, RecipientRow
 
 FILTER_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -37,7 +36,8 @@ _WARN = QBrush(QColor("#b3261e"))
 _MERGE_GAP = 16
 """Changed rows closer than this are reported as one range: fewer signals, same repaint."""
 _FILTER_TAG = {"all": "", "no_answer": "noanswer", "needs_help": "needshelp", "failed": "failed"}
-_STATE_ORDER = {"failed": 0, "retrying": 1, "pending": 2, "sending": 3, "sent": 4, "cancelled": 5, "": 6}
+_STATE_ORDER = {PersonDelivery.FAILED: 0, PersonDelivery.RETRYING: 1, PersonDelivery.PENDING: 2,
+                PersonDelivery.SENDING: 3, PersonDelivery.SENT: 4, PersonDelivery.CANCELLED: 5, PersonDelivery.NONE: 6}
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -111,9 +111,10 @@ class RecipientsModel(QAbstractTableModel):
         self.broadcast_id: int | None = None
         self._headers = (self.tr("Name"), self.tr("Email"), self.tr("Delivery"), self.tr("Last error"),
                          self.tr("Answer"), self.tr("Answered at"))
-        self._states = {"sent": self.tr("sent"), "sending": self.tr("sending"), "pending": self.tr("pending"),
-                        "retrying": self.tr("retrying"), "failed": self.tr("failed"),
-                        "cancelled": self.tr("cancelled"), "": self.tr("group post only")}
+        self._states = {PersonDelivery.SENT: self.tr("sent"), PersonDelivery.SENDING: self.tr("sending"),
+                        PersonDelivery.PENDING: self.tr("pending"), PersonDelivery.RETRYING: self.tr("retrying"),
+                        PersonDelivery.FAILED: self.tr("failed"), PersonDelivery.CANCELLED: self.tr("cancelled"),
+                        PersonDelivery.NONE: self.tr("group post only")}
         self._self_report = self.tr("%1 (self-report)")
 
     # -- Qt model interface ------------------------------------------------------------
@@ -162,7 +163,7 @@ class RecipientsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and col == self.ERROR and row.error:
             return row.error
         if role == Qt.ItemDataRole.ForegroundRole and (
-                (col == self.STATE and row.state == "failed") or (col == self.ANSWER and row.needs_help)):
+                (col == self.STATE and row.state == PersonDelivery.FAILED) or (col == self.ANSWER and row.needs_help)):
             return _WARN
         if role == ID_ROLE:
             return row.id
@@ -222,7 +223,10 @@ class RecipientsModel(QAbstractTableModel):
         `rows` may come sorted already (SortedRows, made by a worker): with 10,000 people
         the sort and the look-up tables are work the GUI thread then need not do.
         """
-        ready = rows if isinstance(rows, SortedRows) and rows.by == self._sort else SortedRows.of(rows, self._sort)
+        if isinstance(rows, SortedRows):
+            ready = rows if rows.by == self._sort else SortedRows.of(rows.rows, self._sort)
+        else:
+            ready = SortedRows.of(rows, self._sort)
         self.beginResetModel()
         self.broadcast_id = broadcast_id
         self._rows, self._by_id, self._pos = ready.rows, ready.by_id, ready.pos
@@ -289,27 +293,3 @@ class RecipientsFilter(QSortFilterProxyModel):
         else:
             for role_data in _role_data(roleDataSpan):
                 role_data.clearData()
-
-
-class RecipientsTable(QTableView):
-    """A table view that repaints only when a changed row is on screen.
-
-    QAbstractItemView repaints its whole viewport for any change spanning more
-    than one cell, visible or not; while thousands of deliveries are recorded
-    that is a full repaint (every visible cell a call into Python) per update,
-    although the rows on screen did not change.
-
-    Signals: QTableView's own.
-    """
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-
-    def dataChanged(self, topLeft: _Index, bottomRight: _Index, roles: Sequence[int] = ()) -> None:
-        first = self.rowAt(0)
-        last = self.rowAt(self.viewport().height() - 1)
-        if first >= 0 and last < 0:
-            last = first + self.viewport().height()  # fewer rows than the viewport holds
-        if first < 0 or bottomRight.row() < first or topLeft.row() > last:
-            return
-        super().dataChanged(topLeft, bottomRight, list(roles))

@@ -5,21 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFormLayout,
-    QLabel,
-    QLineEdit,
-    QPlainTextEdit,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
 
-from console.broadcast.options import PRESETS, preset_of
-from console.broadcast.send import DEFAULT_OPTIONS, SEVERITIES
-from console.gui.views.help_option import HelpOptionBox
+from console.broadcast.options import DEFAULT_OPTIONS, PRESETS, preset_of
+from console.gui.views.broadcast.help_option import HelpOptionBox
 from console.templates import TemplateRow
+from console.vocabulary import Severity
 
 
 class MessageForm(QWidget):
@@ -44,8 +35,8 @@ class MessageForm(QWidget):
         self.body_edit = QPlainTextEdit()
         self.body_edit.setPlaceholderText(self.tr("What people must do now (Markdown: **bold**, lists, links)"))
         self.severity_box = QComboBox()
-        for severity, text in zip(SEVERITIES, (self.tr("Info"), self.tr("Warning"), self.tr("Critical"))):
-            self.severity_box.addItem(text, severity)
+        for severity, text in zip(Severity, (self.tr("Info"), self.tr("Warning"), self.tr("Critical")), strict=True):
+            self.severity_box.addItem(text, severity.value)
         self.preset_box = QComboBox()
         self.preset_box.addItem(self.tr("Acknowledge"), "acknowledge")
         self.preset_box.addItem(self.tr("Safety check (I'm safe / I need help)"), "safety_check")
@@ -86,7 +77,7 @@ class MessageForm(QWidget):
         return self.body_edit.toPlainText()
 
     def severity(self) -> str:
-        return self.severity_box.currentData() or "info"
+        return self.severity_box.currentData() or Severity.INFO.value
 
     def exercise(self) -> bool:
         return self.exercise_box.isChecked()

@@ -1,8 +1,10 @@
-"""What the live broadcast views show, read from the database in plain Python.
+"""The incident picture: what the live broadcast views show, read in plain Python.
 
-Every function here runs in a worker thread (never the GUI thread) and returns
+The desktop calls these in a worker thread (never the GUI thread); they return
 immutable values, so the Qt models only copy and compare. Nothing is kept only
 in memory: two consoles on one PostgreSQL database each read the same rows.
+A read of 10,000 recipients costs what changed since the last one (the
+incremental read by `changed_at`, see Watermark), fetched 500 rows at a time.
 """
 
 from __future__ import annotations
@@ -10,35 +12,56 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from console.broadcast.status import BroadcastStatus, broadcast_status
-from console.models import Broadcast, Channel, Delivery, Incident, Recipient
+from console.models import Broadcast, Delivery, Incident, Recipient
 from console.storage import Database
-from console.vocabulary import AnswerSource
+from console.vocabulary import (
+    OPEN_DELIVERY_STATES,
+    AnswerSource,
+    BroadcastKind,
+    BroadcastState,
+    DeliveryState,
+    IncidentState,
+    Severity,
+)
 
 SERIES_POINTS = 240
 """At most this many points per answer line: the chart stays cheap at 10,000 answers."""
 
 
+class PersonDelivery(StrEnum):
+    """Where a person's personal deliveries of one broadcast stand, as the recipients table shows it."""
+
+    SENT = DeliveryState.SENT.value
+    SENDING = DeliveryState.SENDING.value
+    RETRYING = "retrying"  # pending again after a failed attempt
+    PENDING = DeliveryState.PENDING.value
+    FAILED = DeliveryState.FAILED.value
+    CANCELLED = DeliveryState.CANCELLED.value
+    NONE = ""  # no personal delivery (reached by a group post only)
+
+
 class BroadcastNode(NamedTuple):
     id: int
     incident_id: int
-    kind: str
+    kind: BroadcastKind
     title: str
-    state: str
+    state: BroadcastState
     exercise: bool
-    severity: str
+    severity: Severity
     created_at: dt.datetime
 
 
 class IncidentNode(NamedTuple):
     id: int
     title: str
-    state: str
+    state: IncidentState
     exercise: bool
     opened_at: dt.datetime
     broadcasts: tuple[BroadcastNode, ...]
@@ -50,7 +73,7 @@ class RecipientRow(NamedTuple):
     id: int
     name: str
     email: str
-    state: str  # sent | sending | pending | retrying | failed | cancelled | "" (no personal delivery)
+    state: PersonDelivery
     error: str
     answer: str
     answered_at: dt.datetime | None
@@ -69,19 +92,6 @@ class Detail:
     series: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class FollowUpBase:
-    """What an update or all-clear inherits from the broadcast it follows."""
-
-    incident_id: int
-    title: str
-    severity: str
-    exercise: bool
-    groups: list[str]
-    contact_ids: list[int]
-    channels: list[str]
-
-
 def load_tree(db: Database) -> tuple[IncidentNode, ...]:
     """Every incident, newest first, with its broadcasts in the order they were sent."""
     with db.read() as session:
@@ -92,17 +102,18 @@ def load_tree(db: Database) -> tuple[IncidentNode, ...]:
             select(Broadcast.id, Broadcast.incident_id, Broadcast.kind, Broadcast.title, Broadcast.state,
                    Broadcast.exercise, Broadcast.severity, Broadcast.created_at).order_by(Broadcast.id)).all()
         open_ids = set(session.scalars(
-            select(Delivery.broadcast_id).where(Delivery.state.in_(("pending", "sending"))).distinct()))
+            select(Delivery.broadcast_id).where(Delivery.state.in_(OPEN_DELIVERY_STATES)).distinct()))
         failed_ids = set(session.scalars(
-            select(Delivery.broadcast_id).where(Delivery.state == "failed").distinct()))
+            select(Delivery.broadcast_id).where(Delivery.state == DeliveryState.FAILED).distinct()))
     children: dict[int, list[BroadcastNode]] = {}
     for r in rows:
-        state = r.state
-        if state == "sending" and r.id not in open_ids:  # the dispatcher marks it in its next batch
-            state = "failed" if r.id in failed_ids else "sent"  # show what is true now
+        state = BroadcastState(r.state)
+        if state is BroadcastState.SENDING and r.id not in open_ids:  # the dispatcher marks it in its next batch
+            state = BroadcastState.finished(1 if r.id in failed_ids else 0)  # show what is true now
         children.setdefault(r.incident_id, []).append(BroadcastNode(
-            r.id, r.incident_id, r.kind, r.title, state, bool(r.exercise), r.severity, _utc(r.created_at)))
-    return tuple(IncidentNode(i.id, i.title, i.state, bool(i.exercise), _utc(i.opened_at),
+            r.id, r.incident_id, BroadcastKind(r.kind), r.title, state, bool(r.exercise), Severity(r.severity),
+            _utc(r.created_at)))
+    return tuple(IncidentNode(i.id, i.title, IncidentState(i.state), bool(i.exercise), _utc(i.opened_at),
                               tuple(children.get(i.id, ()))) for i in incidents)
 
 
@@ -170,12 +181,13 @@ after a later-stamped one (the dispatcher's take milliseconds; writers' clocks m
 little). The view's periodic full read (FULL_RELOAD_MS) catches anything later still."""
 
 _FETCH = 500
-_PENDING = Delivery.state.in_(("pending", "sending"))
+_Query = Select[*tuple[Any, ...]]
+_PENDING = Delivery.state.in_(OPEN_DELIVERY_STATES)
 _STATE_COUNTS = (
-    func.sum(case((Delivery.state == "sent", 1), else_=0)),
-    func.sum(case((Delivery.state == "sending", 1), else_=0)),
+    func.sum(case((Delivery.state == DeliveryState.SENT, 1), else_=0)),
+    func.sum(case((Delivery.state == DeliveryState.SENDING, 1), else_=0)),
     func.sum(case((_PENDING, 1), else_=0)),
-    func.sum(case((Delivery.state == "failed", 1), else_=0)),
+    func.sum(case((Delivery.state == DeliveryState.FAILED, 1), else_=0)),
     func.sum(case((_PENDING & Delivery.last_error.is_not(None), 1), else_=0)),
 )
 
@@ -239,7 +251,7 @@ def load_changes(db: Database, broadcast_id: int, mark: Watermark,
     return changed, Watermark(next_change or mark.changed_at, latest, seen)
 
 
-def _fetch(session: Session, query: Select) -> list[Any]:  # type: ignore[type-arg]
+def _fetch(session: Session, query: _Query) -> list[Any]:
     """All rows, fetched 500 at a time: one C-level fetch of 10,000 rows would hold the GIL
     (and so the GUI thread) for as long as it runs."""
     rows: list[Any] = []
@@ -248,7 +260,7 @@ def _fetch(session: Session, query: Select) -> list[Any]:  # type: ignore[type-a
     return rows
 
 
-def _stamps(broadcast_id: int, since: dt.datetime | None) -> Select:  # type: ignore[type-arg]
+def _stamps(broadcast_id: int, since: dt.datetime | None) -> _Query:
     """(delivery id, recipient id, changed_at) of personal deliveries, all or those changed since."""
     query = select(Delivery.id, Delivery.recipient_id, Delivery.changed_at).where(
         Delivery.broadcast_id == broadcast_id, Delivery.recipient_id.is_not(None))
@@ -278,19 +290,19 @@ def _errors(session: Session, broadcast_id: int, ids: list[int] | None) -> dict[
     return dict(session.execute(query).all())  # type: ignore[arg-type]
 
 
-def _state(counts: tuple[int, ...] | None) -> str:
+def _state(counts: tuple[int, ...] | None) -> PersonDelivery:
     if counts is None:
-        return ""
+        return PersonDelivery.NONE
     sent, sending, pending, failed, retrying = counts
     if sent:
-        return "sent"
+        return PersonDelivery.SENT
     if sending:
-        return "sending"
+        return PersonDelivery.SENDING
     if retrying:
-        return "retrying"
+        return PersonDelivery.RETRYING
     if pending:
-        return "pending"
-    return "failed" if failed else "cancelled"
+        return PersonDelivery.PENDING
+    return PersonDelivery.FAILED if failed else PersonDelivery.CANCELLED
 
 
 def diff_rows(old: dict[int, RecipientRow], new: list[RecipientRow]) -> list[RecipientRow] | None:
@@ -334,23 +346,6 @@ def read_detail(db: Database, broadcast_id: int, fingerprint: tuple[object, ...]
         return DetailRead(broadcast_id, detail, None, changes, new_mark, True)
     changes, new_mark = load_changes(db, broadcast_id, mark, known)
     return DetailRead(broadcast_id, detail, None, changes, new_mark, False)
-
-
-def follow_up_base(db: Database, broadcast_id: int) -> FollowUpBase:
-    """The audience and channels of a broadcast, for an update or all-clear in its incident."""
-    with db.read() as session:
-        b = session.get(Broadcast, broadcast_id)
-        if b is None:
-            from console.broadcast.errors import BroadcastNotFound
-
-            raise BroadcastNotFound(f"no broadcast with id {broadcast_id}")
-        names = list(session.scalars(select(Channel.name).where(Channel.id.in_(b.channel_ids or [-1]),
-                                                                Channel.enabled.is_(True))))
-        incident = b.incident
-        audience = b.audience or {}
-        return FollowUpBase(incident.id, incident.title, b.severity, bool(b.exercise),
-                            list(audience.get("groups", [])), [int(c) for c in audience.get("contacts", [])],
-                            names)
 
 
 def silent_count(db: Database, broadcast_id: int) -> int:

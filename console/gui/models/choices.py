@@ -1,13 +1,12 @@
-"""Choosing who and how for the compose view: checkable lists and the live audience count.
+"""Checkable lists for the compose page (groups, people, channels) and their search filter.
 
-`load_choices` and `count_audience` are plain Python for workers; the models
-only hold what they computed.
+The rows are console.services.audience.Choice values read by a worker; the
+model only holds them and what is checked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import (
@@ -19,78 +18,13 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from console import settings
-from console.broadcast.audience import resolve
-from console.broadcast.errors import BroadcastError
-from console.channelstore import list_channels
-from console.directory.service import list_contacts, list_groups
-from console.storage import Database
-from console.templates import TemplateRow, list_templates
+from console.services.audience import Choice
 
 SEARCH_ROLE = Qt.ItemDataRole.UserRole
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 
 _Index = QModelIndex | QPersistentModelIndex
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One line of a checkable list: what it stands for, its label, a detail, its search text."""
-
-    key: Any
-    label: str
-    detail: str
-    search: str
-    kind: str = ""
-
-
-@dataclass(frozen=True)
-class ComposeChoices:
-    groups: list[Choice]
-    contacts: list[Choice]
-    channels: list[Choice]
-    templates: list[TemplateRow]
-    public_url: str
-    org_name: str
-
-
-@dataclass(frozen=True)
-class AudienceCount:
-    """Who the chosen groups, people and channels reach (a dry run of the audience)."""
-
-    key: tuple[object, ...]
-    recipients: int = 0
-    unreachable: list[dict[str, str]] = field(default_factory=list)
-    group_posts: int = 0
-    deliveries: int = 0
-    problem: str | None = None
-
-
-def load_choices(db: Database) -> ComposeChoices:
-    """Groups, contacts, enabled channels, templates and the settings previews need."""
-    with db.read() as session:
-        groups = [Choice(g.name, g.name, str(g.members), g.name.casefold()) for g in list_groups(session)]
-        contacts = [Choice(c.id, c.name, c.email, f"{c.name} {c.email} {' '.join(c.groups)}".casefold())
-                    for c in list_contacts(session)]
-        channels = [Choice(c.name, c.name, c.kind + (f" · {c.group}" if c.group else ""), c.name.casefold(), c.kind)
-                    for c in list_channels(session) if c.enabled]
-        templates = list_templates(session)
-        values = settings.get_all(session)
-    return ComposeChoices(groups, contacts, channels, templates, values["ack.public_url"], values["org.name"])
-
-
-def count_audience(db: Database, groups: list[str], contact_ids: list[int], channels: list[str]) -> AudienceCount:
-    """Resolve the audience exactly as sending would, and count it."""
-    key = (tuple(groups), tuple(contact_ids), tuple(channels))
-    try:
-        with db.read() as session:
-            audience = resolve(session, groups, contact_ids, channels)
-    except BroadcastError as exc:
-        return AudienceCount(key, problem=str(exc))
-    return AudienceCount(key, len(audience.people), list(audience.unreachable), len(audience.group_posts),
-                         audience.deliveries)
 
 
 class ChoiceModel(QAbstractTableModel):
@@ -202,16 +136,3 @@ class ChoiceFilter(QSortFilterProxyModel):
 
     def set_text(self, text: str) -> None:
         self.setFilterFixedString(text.strip())
-
-
-def choice_table(model: ChoiceModel | ChoiceFilter) -> QTableView:
-    """A compact table for a checkable list."""
-    table = QTableView()
-    table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.verticalHeader().hide()
-    table.verticalHeader().setDefaultSectionSize(22)
-    table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    table.setWordWrap(False)
-    return table

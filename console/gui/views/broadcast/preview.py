@@ -6,20 +6,14 @@ the preview cannot drift from what people receive.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from PySide6.QtWidgets import (
-    QLabel,
-    QPlainTextEdit,
-    QTabWidget,
-    QTextBrowser,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
 from channels import ChannelError, Rendered, render
 from channels.render import SMS_MAXLEN
 from console.acks.tokens import ack_link, group_link
+from console.vocabulary import ChannelKind
 
 SAMPLE_TOKEN = "PREVIEW-sample-link-0123456789ab"
 """Shaped like a real token (32 URL-safe characters) so the preview's length is true."""
@@ -88,12 +82,12 @@ class PreviewPane(QTabWidget):
         self.rendered: dict[str, Rendered | None] = {}
 
     def show_message(self, *, title: str, body: str, severity: str, exercise: bool, options: Sequence[str],
-                     public_url: str, org_name: str, kinds: set[str]) -> None:
+                     public_url: str, org_name: str, kinds: Collection[str | None]) -> None:
         """Render for every kind; `kinds` are those of the chosen channels (the others say so)."""
         personal, group = sample_links(public_url)
         not_chosen = self.tr("No channel of this kind is chosen.")
-        for kind, pane, link in (("email", self.email, personal), ("chat", self.chat, personal),
-                                 ("sms", self.sms, personal), ("group", self.group, group)):
+        for kind, pane, link in ((ChannelKind.EMAIL, self.email, personal), (ChannelKind.CHAT, self.chat, personal),
+                                 (ChannelKind.SMS, self.sms, personal), (ChannelKind.GROUP, self.group, group)):
             error = ""
             try:
                 rendered: Rendered | None = render(
@@ -103,13 +97,13 @@ class PreviewPane(QTabWidget):
                 rendered, error = None, str(exc)
             self.rendered[kind] = rendered
             notes, text = [], None
-            if kind == "sms" and rendered is not None:
+            if kind is ChannelKind.SMS and rendered is not None:
                 text = sms_text(rendered)
                 notes.append(self.tr("{n} of {max} characters").format(n=len(text), max=SMS_MAXLEN))
             if error:
                 notes.append(error)
             if kind not in kinds:
                 notes.append(not_chosen)
-            label = self.tr("Subject: {title}") if kind == "email" else self.tr("Title: {title}")
+            label = self.tr("Subject: {title}") if kind is ChannelKind.EMAIL else self.tr("Title: {title}")
             pane.show_rendered(label, rendered, "  ".join(notes), text)
-        self.setTabVisible(self.indexOf(self.group), "group" in kinds)
+        self.setTabVisible(self.indexOf(self.group), ChannelKind.GROUP in kinds)
