@@ -7,15 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from console.cli import (
-    acks_cmd,
-    audit_cmd,
-    broadcast_cmd,
-    channels_cmd,
-    directory_cmd,
-    gui_cmd,
-    settings_cmd,
-)
+from console.cli import acks_cmd, audit_cmd, broadcast_cmd, channels_cmd, directory_cmd, gui_cmd, settings_cmd
 from console.cli.base import PROG, CliUsageError, Parser, add_common, fail
 from console.errors import ConsoleError, UserError
 
@@ -70,19 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _database_fault(exc: Exception, args: argparse.Namespace | None) -> int:
     """Last resort: a database-layer error that escaped the storage layer is one line too, never a traceback."""
-    from console.storage import resolve_url
+    from console.storage import resolve_url, shown_url
     from console.storage.faults import last_resort
 
-    url = resolve_url(getattr(args, "db", None))
-    error = last_resort(exc, _without_password(url))
+    error = last_resort(exc, shown_url(resolve_url(getattr(args, "db", None))))
     fail(str(error))
     return 2 if isinstance(error, UserError) else 1
 
-
-def _without_password(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - only for the message
-        return "the database"

@@ -1,6 +1,6 @@
 """Storage: engine and URL resolution, SQLite pragmas, Alembic migrations, secret encryption, faults in words."""
 
-from console.storage.database import Database, get_setting_value, open_database, resolve_url
+from console.storage.database import Database, get_setting_value, open_database, resolve_url, shown_url
 from console.storage.errors import (
     CorruptDatabaseError,
     DatabaseBusyError,
@@ -29,4 +29,5 @@ __all__ = [
     "get_setting_value",
     "open_database",
     "resolve_url",
+    "shown_url",
 ]

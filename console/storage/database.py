@@ -47,6 +47,14 @@ def resolve_url(explicit: str | None = None) -> str:
     return f"sqlite:///{path}"
 
 
+def shown_url(url: str) -> str:
+    """A database URL fit for a message: the password hidden; "the database" when it does not parse."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - only for a message
+        return "the database"
+
+
 class Database:
     """One database: an engine, session factories and the secret box.
 
