@@ -23,6 +23,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
+    from console.gui.mainwindow import MainWindow
+    from console.mailsink import MailSink
+    from console.storage import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ("compose", "broadcasts", "directory", "channels", "templates", "audit", "settings")
@@ -105,7 +113,7 @@ class Shooter:
             QCoreApplication.processEvents()
             time.sleep(0.02)
 
-    def save(self, widget, name: str) -> None:  # type: ignore[no-untyped-def]
+    def save(self, widget: QWidget, name: str) -> None:
         from PySide6.QtGui import QGuiApplication
 
         self.pump(0.6)
@@ -151,7 +159,7 @@ class Shooter:
         app.processEvents()
         return 0
 
-    def add_channels(self, db) -> None:  # type: ignore[no-untyped-def]
+    def add_channels(self, db: Database) -> None:
         from console.channelstore import save_channel
 
         box = db.secrets
@@ -172,15 +180,11 @@ class Shooter:
             old = session.scalar(select(Channel.id).where(Channel.name == "Old pager gateway"))
             remove_channel(session, ACTOR, int(old))
 
-    def broadcasts(self, db, window, sink) -> None:  # type: ignore[no-untyped-def]
+    def broadcasts(self, db: Database, window: MainWindow, sink: MailSink) -> None:
         from sqlalchemy import select
 
         from console.acks.recorder import AnswerRequest, GroupCommitRecorder
-        from console.broadcast.send import (
-            SAFETY_CHECK,
-            BroadcastRequest,
-            create_broadcast,
-        )
+        from console.broadcast.send import SAFETY_CHECK, BroadcastRequest, create_broadcast
         from console.models import Recipient
 
         box = db.secrets
@@ -217,7 +221,7 @@ class Shooter:
             recorder.stop()
         self.fire = fire
 
-    def show(self, window, page: str) -> None:  # type: ignore[no-untyped-def]
+    def show(self, window: MainWindow, page: str) -> None:
         window.show_page(page)
         view = window.page(page)
         if page == "broadcasts":
@@ -245,7 +249,7 @@ class Shooter:
             view.select(groups=["all"])
         self.pump(1.0)
 
-    def dialogs(self, window) -> None:  # type: ignore[no-untyped-def]
+    def dialogs(self, window: MainWindow) -> None:
         bad = self.workdir / "staff.csv"
         bad.write_text("name,email,phone,groups\nAda Lovelace,ada@example.org,,Leeds\n,nobody@example.org,,\n"
                        "Alan Turing,not-an-email,,\nGrace Hopper,ada@example.org,,\n", encoding="utf-8")

@@ -22,6 +22,8 @@ from console.storage import Database, open_database
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page
 
+    from tests.conftest import CliRunner
+
 pytestmark = pytest.mark.slow
 
 
@@ -53,7 +55,7 @@ def csp_complaints(page: Page) -> list[str]:
     return found
 
 
-def test_a_link_from_a_real_email_answers_in_chromium(cli, db_url: str, mail_sink: MailSink,  # type: ignore[no-untyped-def]
+def test_a_link_from_a_real_email_answers_in_chromium(cli: CliRunner, db_url: str, mail_sink: MailSink,
                                                      page: Page, tmp_path: Path) -> None:
     people = tmp_path / "people.csv"
     people.write_text("name,email,phone,groups\nAnn Example,ann@example.org,,Leeds\n", encoding="utf-8")

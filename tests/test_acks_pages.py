@@ -13,7 +13,7 @@ from console.acks.lookup import BroadcastView, RecipientView
 from console.acks.recorder import Outcome
 from console.acks.richtext import markdown_to_html
 
-WHEN = dt.datetime(2025, 3, 14, 9, 26, 53, tzinfo=dt.timezone.utc)
+WHEN = dt.datetime(2025, 3, 14, 9, 26, 53, tzinfo=dt.UTC)
 CTX = pages.PageContext(org="Acme <Rail> & Co")
 
 

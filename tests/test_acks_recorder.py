@@ -11,11 +11,19 @@ import pytest
 from sqlalchemy import select, text
 
 from console import audit
+from console.acks.answers import Outcome
 from console.acks.errors import RecipientGone, RecorderUnavailable
-from console.acks.recorder import AUDIT_ACTION, AnswerRequest, GroupCommitRecorder
+from console.acks.recorder import AUDIT_ACTION, AnswerRequest, GroupCommitRecorder, PendingAnswer
 from console.bench.acks import Seeded, seed_broadcast
 from console.models import AuditEntry, Recipient
 from console.storage import Database, open_database
+
+
+def answered(pending: PendingAnswer, timeout: float) -> Outcome:
+    """An answer's outcome (the recorder's futures also carry barriers, whose result is None)."""
+    outcome = pending.result(timeout)
+    assert outcome is not None
+    return outcome
 
 
 @pytest.fixture
@@ -72,7 +80,7 @@ def test_answers_for_one_person_within_a_batch_apply_in_order(seeded_db: tuple[D
     db, _seeded, ids = seeded_db
     futures = [recorder.submit(AnswerRequest(ids[0], answer, "192.0.2.1"))
                for answer in ("I need help", "I'm safe", "I need help")]
-    results = [f.result(10) for f in futures]
+    results = [answered(f, 10) for f in futures]
     assert [(r.previous, r.answer) for r in results] == [(None, "I need help"), ("I need help", "I'm safe"),
                                                          ("I'm safe", "I need help")]
     assert [(e["previous"], e["answer"]) for e in entries(db)] == [(r.previous, r.answer) for r in results]
@@ -114,7 +122,7 @@ def test_a_deleted_recipient_fails_alone(seeded_db: tuple[Database, Seeded, list
     fine = recorder.submit(AnswerRequest(ids[1], "I'm safe", "192.0.2.1"))
     with pytest.raises(RecipientGone):
         gone.result(10)
-    assert fine.result(10).answer == "I'm safe"
+    assert answered(fine, 10).answer == "I'm safe"
 
 
 def test_stop_commits_what_is_queued_then_refuses(seeded_db: tuple[Database, Seeded, list[int]]) -> None:
@@ -123,7 +131,7 @@ def test_stop_commits_what_is_queued_then_refuses(seeded_db: tuple[Database, See
     rec.start()
     futures = [rec.submit(AnswerRequest(rid, "I'm safe", "192.0.2.1")) for rid in ids]
     rec.stop()
-    assert all(f.result(0).answer == "I'm safe" for f in futures)
+    assert all(answered(f, 0).answer == "I'm safe" for f in futures)
     assert not rec.alive
     with pytest.raises(RecorderUnavailable, match="not running"):
         rec.record(AnswerRequest(ids[0], "I'm safe", "192.0.2.1"))
@@ -142,7 +150,7 @@ def test_a_bad_answer_in_a_batch_does_not_sink_the_others(pg_url: str) -> None:
                    for i, rid in enumerate(ids)]
         with pytest.raises(RecorderUnavailable, match="database failed"):
             futures[2].result(30)
-        assert [f.result(30).answer for i, f in enumerate(futures) if i != 2] == ["I'm safe"] * 4
+        assert [answered(f, 30).answer for i, f in enumerate(futures) if i != 2] == ["I'm safe"] * 4
         with db.read() as session:
             assert audit.verify(session).ok
         # The writer reconnects and goes on after a failure.

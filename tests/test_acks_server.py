@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
@@ -27,6 +28,9 @@ from console.acks.tokens import hash_token
 from console.bench.acks import Seeded, seed_broadcast
 from console.models import AuditEntry, Recipient
 from console.storage import Database, open_database
+
+if TYPE_CHECKING:
+    from tests.conftest import CliRunner
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -142,7 +146,7 @@ def test_a_crowd_of_simultaneous_answers_is_counted_exactly(db_url: str) -> None
                     reply = http.post(f"{server.url}/a/{token}", data={"check": checks[token],
                                                                        "answer": options[i % 2]}, timeout=60)
                     statuses.append(reply.status_code)
-            except BaseException as exc:  # reported below
+            except BaseException as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
 
         threads = [threading.Thread(target=press, args=(i, t)) for i, t in enumerate(s.tokens.values())]
@@ -274,7 +278,7 @@ def existing_db(sqlite_url: str) -> str:
     return sqlite_url
 
 
-def test_serve_acks_bad_port_is_a_usage_error(cli, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_serve_acks_bad_port_is_a_usage_error(cli: CliRunner, sqlite_url: str) -> None:
     out = cli("serve-acks", "--port", "99999", db=sqlite_url)
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "port 99999 is not in 0-65535" in out.stderr
@@ -284,14 +288,14 @@ def test_serve_acks_bad_port_is_a_usage_error(cli, sqlite_url: str) -> None:  # 
     ("banana", "argument --cpu: 'banana': expected auto, all or a CPU number such as 0"),
     ("4096", "--cpu 4096: CPU 4096 is not available to this process (available: "),
 ])
-def test_serve_acks_bad_cpu_is_a_usage_error(cli, existing_db: str, value: str,  # type: ignore[no-untyped-def]
+def test_serve_acks_bad_cpu_is_a_usage_error(cli: CliRunner, existing_db: str, value: str,
                                              said: str) -> None:
     out = cli("serve-acks", "--port", "0", "--cpu", value, db=existing_db)
     assert out.returncode == 2, out.stderr
     assert out.stderr.strip().count("\n") == 0 and said in out.stderr
 
 
-def test_serve_acks_port_in_use_fails_in_words(cli, existing_db: str) -> None:  # type: ignore[no-untyped-def]
+def test_serve_acks_port_in_use_fails_in_words(cli: CliRunner, existing_db: str) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import func, select, text
 
 from console import audit, settings
+from console.acks.answers import SELF_REPORT_ACTION
 from console.acks.http import CSP
 from console.acks.limits import FailureLimiter
 from console.acks.lookup import Lookup
 from console.acks.rawdb import RawDialect, ReadPool
-from console.acks.answers import SELF_REPORT_ACTION
 from console.acks.recorder import AUDIT_ACTION
 from console.acks.wsgi import AckApp, Limits, make_app
 from console.bench.acks import Seeded, seed_broadcast
@@ -331,6 +331,7 @@ def test_answers_after_the_all_clear_are_late_but_the_all_clear_itself_is_not(db
             ), "test")
             sealed = session.scalar(select(Recipient.token_sealed).where(Recipient.broadcast_id ==
                                                                          done.broadcast_id).limit(1))
+        assert sealed is not None
         all_clear_token = svc.db.secrets.open(sealed)
         assert svc.post_answer(svc.tokens[0], "I'm safe").status == 200
         reply = svc.post_answer(all_clear_token, "Acknowledge")

@@ -8,11 +8,15 @@ import io
 import json
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine
 
 from console import audit
 from console.storage import open_database
+
+if TYPE_CHECKING:
+    from tests.conftest import CliRunner
 
 
 def _fill(db_url: str, n: int = 5) -> None:
@@ -30,13 +34,13 @@ def _sql(db_url: str, statement: str) -> None:
     engine.dispose()
 
 
-def test_verify_ok(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_verify_ok(cli: CliRunner, db_url: str) -> None:
     _fill(db_url)
     out = cli("audit", "verify", db=db_url)
     assert (out.returncode, out.stdout.strip()) == (0, "OK: 5 entries")
 
 
-def test_edited_details_named_by_seq(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_edited_details_named_by_seq(cli: CliRunner, db_url: str) -> None:
     _fill(db_url)
     _sql(db_url, "UPDATE audit_log SET details = '{\"i\":99,\"note\":\"ünïcode\"}' WHERE seq = 3")
     out = cli("audit", "verify", db=db_url)
@@ -44,14 +48,14 @@ def test_edited_details_named_by_seq(cli, db_url: str) -> None:  # type: ignore[
     assert out.stderr.startswith("BAD: seq 3: hash does not match")
 
 
-def test_edited_actor_named_by_seq(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_edited_actor_named_by_seq(cli: CliRunner, db_url: str) -> None:
     _fill(db_url)
     _sql(db_url, "UPDATE audit_log SET actor = 'someone else' WHERE seq = 2")
     out = cli("audit", "verify", db=db_url)
     assert out.returncode == 1 and "seq 2:" in out.stderr
 
 
-def test_deleted_middle_entry(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_deleted_middle_entry(cli: CliRunner, db_url: str) -> None:
     _fill(db_url)
     _sql(db_url, "DELETE FROM audit_log WHERE seq = 3")
     out = cli("audit", "verify", db=db_url)
@@ -59,7 +63,7 @@ def test_deleted_middle_entry(cli, db_url: str) -> None:  # type: ignore[no-unty
     assert out.stderr.startswith("BAD: seq 3: entry missing")
 
 
-def test_deleted_last_entry(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_deleted_last_entry(cli: CliRunner, db_url: str) -> None:
     _fill(db_url)
     _sql(db_url, "DELETE FROM audit_log WHERE seq = 5")
     out = cli("audit", "verify", db=db_url)
@@ -67,7 +71,7 @@ def test_deleted_last_entry(cli, db_url: str) -> None:  # type: ignore[no-untype
     assert "seq 5:" in out.stderr and "cut short" in out.stderr
 
 
-def test_inserted_entry(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_inserted_entry(cli: CliRunner, db_url: str) -> None:
     _fill(db_url)
     _sql(db_url, "UPDATE audit_log SET seq = seq + 100 WHERE seq >= 3")
     _sql(db_url, "UPDATE audit_log SET seq = seq - 99 WHERE seq >= 100")
@@ -77,7 +81,7 @@ def test_inserted_entry(cli, db_url: str) -> None:  # type: ignore[no-untyped-de
     assert out.returncode == 1 and out.stderr.startswith("BAD: seq 3:")
 
 
-def test_reordered_entries(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_reordered_entries(cli: CliRunner, db_url: str) -> None:
     _fill(db_url)
     _sql(db_url, "UPDATE audit_log SET seq = 100 WHERE seq = 2")
     _sql(db_url, "UPDATE audit_log SET seq = 2 WHERE seq = 4")
@@ -140,7 +144,7 @@ def _recompute(entries: list[dict]) -> bool:
     return True
 
 
-def test_exports_reverify_outside_the_app(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_exports_reverify_outside_the_app(cli: CliRunner, db_url: str, tmp_path: Path) -> None:
     _fill(db_url)
     out = cli("audit", "export", "--format", "json", db=db_url)
     assert out.returncode == 0, out.stderr
@@ -163,7 +167,7 @@ HOSTILE = [
 ]
 
 
-def test_csv_export_neutralises_formulas_and_still_reverifies(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_csv_export_neutralises_formulas_and_still_reverifies(cli: CliRunner, db_url: str, tmp_path: Path) -> None:
     db = open_database(db_url)
     for i, name in enumerate(HOSTILE):
         with db.write() as session:
@@ -187,7 +191,7 @@ def test_csv_export_neutralises_formulas_and_still_reverifies(cli, db_url: str, 
     assert _recompute(rows)
 
 
-def test_json_export_escapes_c1_and_bidi_but_decodes_the_same(cli, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_json_export_escapes_c1_and_bidi_but_decodes_the_same(cli: CliRunner, sqlite_url: str) -> None:
     db = open_database(sqlite_url)
     with db.write() as session:
         audit.append(session, "Ann\u202eexe.doc", "test.action", "\x85\x7f", {"name": "\u2066x\u2069"})
@@ -201,7 +205,7 @@ def test_json_export_escapes_c1_and_bidi_but_decodes_the_same(cli, sqlite_url: s
     assert _recompute(entries)
 
 
-def test_export_to_unwritable_place_is_a_user_error(cli, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_export_to_unwritable_place_is_a_user_error(cli: CliRunner, sqlite_url: str, tmp_path: Path) -> None:
     _fill(sqlite_url, 1)  # read commands do not create a database
     out = cli("audit", "export", "--format", "json", "--out", str(tmp_path / "no" / "dir" / "x.json"), db=sqlite_url)
     assert out.returncode == 2

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from cryptography.fernet import Fernet
+
+if TYPE_CHECKING:
+    from tests.conftest import CliRunner
 
 PASSWORD = "Sup3r-S3cret-Passw0rd"
 TOKEN = "xoxb-9f8e7d6c5b4a39281706"
@@ -15,11 +20,11 @@ MAIL_URL = f"mailtos://alerts:{PASSWORD}@smtp.example.org?from=alerts@example.or
 HOOK_URL = f"json://hook:{TOKEN}@hooks.example.org/post"
 
 
-def _add(cli, db: str, name: str, kind: str, url: str, *extra: str):  # type: ignore[no-untyped-def]
+def _add(cli: CliRunner, db: str, name: str, kind: str, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
     return cli("channels", "add", "--name", name, "--kind", kind, "--url", url, *extra, db=db)
 
 
-def test_add_and_list_masked(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_add_and_list_masked(cli: CliRunner, db_url: str) -> None:
     assert _add(cli, db_url, "Corp mail", "email", MAIL_URL).returncode == 0
     out = cli("channels", "list", "--json", db=db_url)
     assert out.returncode == 0, out.stderr
@@ -32,7 +37,7 @@ def test_add_and_list_masked(cli, db_url: str) -> None:  # type: ignore[no-untyp
     assert PASSWORD not in plain and "Corp mail" in plain
 
 
-def test_group_channel_belongs_to_its_group(cli, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_group_channel_belongs_to_its_group(cli: CliRunner, sqlite_url: str, tmp_path: Path) -> None:
     csv = tmp_path / "s.csv"
     csv.write_text("name,email,groups\nAnn,ann@example.org,Ops\n", encoding="utf-8")
     assert cli("contacts", "import", str(csv), db=sqlite_url).returncode == 0
@@ -51,7 +56,7 @@ def test_group_channel_belongs_to_its_group(cli, sqlite_url: str, tmp_path: Path
     ("group", HOOK_URL, ["--group", "Nobody"], "--group: no group named 'Nobody'"),
     ("email", MAIL_URL, ["--group", "all"], "--group"),
 ])
-def test_bad_channels_are_refused_and_nothing_stored(cli, sqlite_url: str, kind: str, url: str,  # type: ignore[no-untyped-def]
+def test_bad_channels_are_refused_and_nothing_stored(cli: CliRunner, sqlite_url: str, kind: str, url: str,
                                                      extra: list[str], needle: str) -> None:
     out = _add(cli, sqlite_url, "Bad", kind, url, *extra)
     assert out.returncode == 2, out.stderr
@@ -60,13 +65,13 @@ def test_bad_channels_are_refused_and_nothing_stored(cli, sqlite_url: str, kind:
     assert json.loads(cli("channels", "list", "--json", db=sqlite_url).stdout) == []
 
 
-def test_duplicate_name_refused(cli, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_duplicate_name_refused(cli: CliRunner, sqlite_url: str) -> None:
     assert _add(cli, sqlite_url, "Mail", "email", MAIL_URL).returncode == 0
     out = _add(cli, sqlite_url, "Mail", "email", MAIL_URL)
     assert out.returncode == 2 and "already exists" in out.stderr
 
 
-def test_no_secret_in_database_file_or_audit_export(cli, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_no_secret_in_database_file_or_audit_export(cli: CliRunner, sqlite_url: str, tmp_path: Path) -> None:
     assert _add(cli, sqlite_url, "Corp mail", "email", MAIL_URL).returncode == 0
     assert _add(cli, sqlite_url, "Hook", "group", HOOK_URL, "--group", "all").returncode == 0
     db_files = list(tmp_path.glob("console.db*"))
@@ -81,7 +86,7 @@ def test_no_secret_in_database_file_or_audit_export(cli, sqlite_url: str, tmp_pa
         assert PASSWORD not in out.stdout and TOKEN not in out.stdout
 
 
-def test_wrong_key_is_reported_clearly(cli, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_key_is_reported_clearly(cli: CliRunner, sqlite_url: str) -> None:
     assert _add(cli, sqlite_url, "Corp mail", "email", MAIL_URL).returncode == 0
     other = Fernet.generate_key().decode()
     out = cli("channels", "add", "--name", "Second", "--kind", "email", "--url", MAIL_URL,
@@ -91,7 +96,7 @@ def test_wrong_key_is_reported_clearly(cli, sqlite_url: str) -> None:  # type: i
     assert len(out.stderr.strip().splitlines()) == 1
 
 
-def test_key_file_created_private_when_no_env_key(cli, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_key_file_created_private_when_no_env_key(cli: CliRunner, sqlite_url: str, tmp_path: Path) -> None:
     config = tmp_path / "config"
     env = {"CRISIS_CONSOLE_KEY": None, "XDG_CONFIG_HOME": str(config)}
     out = cli("channels", "add", "--name", "Mail", "--kind", "email", "--url", MAIL_URL, db=sqlite_url, env=env)

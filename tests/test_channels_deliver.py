@@ -306,8 +306,8 @@ def test_install_is_idempotent_and_scoped_to_apprise_smtp() -> None:
     import apprise.plugins.email.smtp as smtp_module
 
     assert fast.install() and fast.install()
-    shim = getattr(smtp_module, "ssl")
-    assert fast.install() and getattr(smtp_module, "ssl") is shim
+    shim = smtp_module.ssl
+    assert fast.install() and smtp_module.ssl is shim
     assert shim.CERT_NONE is ssl.CERT_NONE
     assert ssl.create_default_context is not shim.create_default_context
     assert isinstance(shim.create_default_context(), ssl.SSLContext)  # stock outside lazy_tls()

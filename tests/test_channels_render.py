@@ -7,7 +7,15 @@ from apprise import NotifyFormat, NotifyType
 from apprise.conversion import convert_between
 
 from channels import (
-    KINDS, ChannelError, Deliverer, Outgoing, Rendered, ServiceLimits, as_html, notify_type_for, render,
+    KINDS,
+    ChannelError,
+    Deliverer,
+    Outgoing,
+    Rendered,
+    ServiceLimits,
+    as_html,
+    notify_type_for,
+    render,
     service_limits,
 )
 from channels.render import HTML, MARKDOWN, SEVERITIES, SMS_MAXLEN, TEXT

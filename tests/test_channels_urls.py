@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import apprise
 import pytest
+from apprise.plugins.email import NotifyEmail
 
-from channels import (
-    ChannelAddressError, ChannelURLError, fill_address, mask_url, validate_channel_url,
-)
+from channels import ChannelAddressError, ChannelURLError, fill_address, mask_url, validate_channel_url
 from channels.urls import redact, secret_parts
 
 SMTP = "mailtos://alerts:Pa55%2Fw0rd@smtp.example.com?from=alerts@example.com&to={address}"
@@ -15,8 +14,8 @@ SMTP = "mailtos://alerts:Pa55%2Fw0rd@smtp.example.com?from=alerts@example.com&to
 
 def targets(url: str) -> list[str]:
     plugin = apprise.Apprise.instantiate(url)
-    assert plugin is not None
-    return [t[1] for t in getattr(plugin, "targets")]
+    assert isinstance(plugin, NotifyEmail)
+    return [t[1] for t in plugin.targets]
 
 
 def test_personal_email_url_masked_with_placeholder_shown() -> None:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from console.cli import build_parser
+
+if TYPE_CHECKING:
+    from tests.conftest import CliRunner
 
 
 def _all_commands() -> list[list[str]]:
@@ -25,13 +30,13 @@ def _all_commands() -> list[list[str]]:
 
 
 @pytest.mark.parametrize("command", _all_commands(), ids=lambda c: " ".join(c) or "top")
-def test_help_on_every_command(cli, command: list[str]) -> None:  # type: ignore[no-untyped-def]
+def test_help_on_every_command(cli: CliRunner, command: list[str]) -> None:
     out = cli(*command, "--help")
     assert out.returncode == 0, out.stderr
     assert "usage: crisis-console" in out.stdout
 
 
-def test_db_accepted_before_or_after_the_subcommand(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_db_accepted_before_or_after_the_subcommand(cli: CliRunner, tmp_path: Path) -> None:
     a, b = f"sqlite:///{tmp_path}/a.db", f"sqlite:///{tmp_path}/b.db"
     before = cli("--db", a, "settings", "set", "org.name", "Acme Before")
     after = cli("settings", "set", "org.name", "Acme After", "--db", b)
@@ -40,7 +45,7 @@ def test_db_accepted_before_or_after_the_subcommand(cli, tmp_path) -> None:  # t
     assert json.loads(cli("settings", "list", "--json", db=b).stdout)["org.name"] == "Acme After"
 
 
-def test_db_from_environment(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_db_from_environment(cli: CliRunner, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/env.db"
     assert cli("settings", "set", "org.name", "Env Org", env={"CRISIS_CONSOLE_DB": url}).returncode == 0
     assert json.loads(cli("settings", "list", "--json", db=url).stdout)["org.name"] == "Env Org"
@@ -54,7 +59,7 @@ def test_db_from_environment(cli, tmp_path) -> None:  # type: ignore[no-untyped-
     (["channels", "add", "--name", "x"], "required"),
     (["audit", "export", "--format", "xml"], "invalid choice"),
 ])
-def test_user_mistakes_are_one_line_exit_2(cli, sqlite_url: str, args: list[str], needle: str) -> None:  # type: ignore[no-untyped-def]
+def test_user_mistakes_are_one_line_exit_2(cli: CliRunner, sqlite_url: str, args: list[str], needle: str) -> None:
     out = cli(*args, db=sqlite_url)
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
@@ -62,13 +67,13 @@ def test_user_mistakes_are_one_line_exit_2(cli, sqlite_url: str, args: list[str]
     assert lines[0].startswith("crisis-console")
 
 
-def test_bad_db_url_is_one_line_exit_2(cli) -> None:  # type: ignore[no-untyped-def]
+def test_bad_db_url_is_one_line_exit_2(cli: CliRunner) -> None:
     out = cli("contacts", "list", db="mysql://nowhere/x")
     assert out.returncode == 2
     assert out.stderr.strip() == "crisis-console: error: --db: unsupported database 'mysql' (use sqlite:/// or postgresql://)"
 
 
-def test_settings_set_is_audited(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_settings_set_is_audited(cli: CliRunner, db_url: str) -> None:
     assert cli("settings", "set", "ack.public_url", "http://alerts.example.org:8080/", db=db_url,
                env={"USER": "ignored"}).returncode == 0
     assert cli("settings", "set", "org.name", "Acme", "--actor", "alice", db=db_url).returncode == 0

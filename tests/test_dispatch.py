@@ -10,16 +10,21 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from console.mailsink import MailSink
 from tests.conftest import REPO_ROOT
+from tests.helpers.synapse import SynapseServer
 from tests.test_send import LINK, send, setup_directory, status
+
+if TYPE_CHECKING:
+    from tests.conftest import CliRunner
 
 
 class FlakyHook(ThreadingHTTPServer):
@@ -62,11 +67,12 @@ def flaky_hook() -> Iterator[FlakyHook]:
     thread.join()
 
 
-def _audit_actions(cli, db: str) -> list[dict]:  # type: ignore[no-untyped-def]
+def _audit_actions(cli: CliRunner, db: str) -> list[dict]:
     return json.loads(cli("audit", "export", "--format", "json", db=db).stdout)
 
 
-def test_webhook_failures_are_retried(cli, sqlite_url: str, tmp_path: Path, mail_sink, flaky_hook) -> None:  # type: ignore[no-untyped-def]
+def test_webhook_failures_are_retried(cli: CliRunner, sqlite_url: str, tmp_path: Path, mail_sink: MailSink,
+                                      flaky_hook: FlakyHook) -> None:
     setup_directory(cli, sqlite_url, tmp_path, 2, mail_sink.port)
     port = flaky_hook.server_address[1]
     out = cli("channels", "add", "--name", "Ops hook", "--kind", "group", "--group", "Leeds", "--url",
@@ -82,8 +88,8 @@ def test_webhook_failures_are_retried(cli, sqlite_url: str, tmp_path: Path, mail
     assert len(retries) == 3 and all("503" in e["details"]["error"] for e in retries)
 
 
-def test_gives_up_when_the_retry_window_ends_with_the_last_error(cli, sqlite_url: str, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                                   mail_sink) -> None:
+def test_gives_up_when_the_retry_window_ends_with_the_last_error(cli: CliRunner, sqlite_url: str, tmp_path: Path,
+                                                                   mail_sink: MailSink) -> None:
     setup_directory(cli, sqlite_url, tmp_path, 1, mail_sink.port)
     # The window counts from the queueing: the dispatcher's start-up (seconds here) is part of it.
     for key, value in (("dispatch.retry_window", "10s"), ("dispatch.retry_max_delay_seconds", "0.5")):
@@ -105,7 +111,8 @@ def test_gives_up_when_the_retry_window_ends_with_the_last_error(cli, sqlite_url
     assert [e for e in entries if e["action"] == "broadcast.completed"][-1]["details"]["state"] == "failed"
 
 
-def test_an_attempt_cap_still_works_when_set(cli, sqlite_url: str, tmp_path: Path, mail_sink) -> None:  # type: ignore[no-untyped-def]
+def test_an_attempt_cap_still_works_when_set(cli: CliRunner, sqlite_url: str, tmp_path: Path,
+                                             mail_sink: MailSink) -> None:
     setup_directory(cli, sqlite_url, tmp_path, 1, mail_sink.port)
     assert cli("settings", "set", "dispatch.max_attempts", "2", db=sqlite_url).returncode == 0
     mail_sink.fail_next(10, code=451)
@@ -118,7 +125,7 @@ def test_an_attempt_cap_still_works_when_set(cli, sqlite_url: str, tmp_path: Pat
     assert failed[0]["details"]["gave_up"] == "the attempt limit was reached"
 
 
-def test_smtp_down_then_back(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_smtp_down_then_back(cli: CliRunner, db_url: str, tmp_path: Path) -> None:
     sink = MailSink().start()
     port = sink.port
     sink.stop()  # the relay is down: nothing listens on that port now
@@ -148,7 +155,7 @@ def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
     return out, err
 
 
-def _wait(predicate, timeout: float) -> None:  # type: ignore[no-untyped-def]
+def _wait(predicate: Callable[[], bool], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -164,7 +171,8 @@ def _sent_count(db: str) -> int:
     return int(count)
 
 
-def test_sigkill_mid_broadcast_then_restart_loses_nobody(cli, sqlite_url: str, tmp_path: Path, mail_sink) -> None:  # type: ignore[no-untyped-def]
+def test_sigkill_mid_broadcast_then_restart_loses_nobody(cli: CliRunner, sqlite_url: str, tmp_path: Path,
+                                                         mail_sink: MailSink) -> None:
     n = 120
     setup_directory(cli, sqlite_url, tmp_path, n, mail_sink.port)
     engine = create_engine(sqlite_url)
@@ -193,7 +201,8 @@ def test_sigkill_mid_broadcast_then_restart_loses_nobody(cli, sqlite_url: str, t
     assert verify.returncode == 0, verify.stderr
 
 
-def test_two_dispatchers_on_postgresql_never_send_twice(cli, pg_url: str, tmp_path: Path, mail_sink) -> None:  # type: ignore[no-untyped-def]
+def test_two_dispatchers_on_postgresql_never_send_twice(cli: CliRunner, pg_url: str, tmp_path: Path,
+                                                        mail_sink: MailSink) -> None:
     n = 300
     setup_directory(cli, pg_url, tmp_path, n, mail_sink.port)
     bid = send(cli, pg_url, "--group", "all")["broadcast_id"]
@@ -215,7 +224,8 @@ def test_two_dispatchers_on_postgresql_never_send_twice(cli, pg_url: str, tmp_pa
 
 
 @pytest.mark.slow
-def test_group_post_reaches_a_real_matrix_room(cli, sqlite_url: str, tmp_path: Path, mail_sink, synapse) -> None:  # type: ignore[no-untyped-def]
+def test_group_post_reaches_a_real_matrix_room(cli: CliRunner, sqlite_url: str, tmp_path: Path, mail_sink: MailSink,
+                                               synapse: SynapseServer) -> None:
     setup_directory(cli, sqlite_url, tmp_path, 2, mail_sink.port)
     suffix = str(int(time.time() * 1000))[-8:]
     bot, reader = f"bot{suffix}", f"reader{suffix}"

@@ -6,16 +6,21 @@ import os
 import signal
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from console.broadcast.dispatchprocess import DispatcherProcess, DispatcherProcessError
+from console.mailsink import MailSink
 from console.storage import open_database
 from tests.test_send import send, setup_directory, status
 
+if TYPE_CHECKING:
+    from tests.conftest import CliRunner
 
-def test_sends_reports_the_broadcast_and_stops_cleanly(cli, sqlite_url: str, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                      mail_sink) -> None:
+
+def test_sends_reports_the_broadcast_and_stops_cleanly(cli: CliRunner, sqlite_url: str, tmp_path: Path,
+                                                      mail_sink: MailSink) -> None:
     setup_directory(cli, sqlite_url, tmp_path, 30, mail_sink.port)
     db = open_database(sqlite_url)
     recorded: list[int] = []
@@ -42,7 +47,12 @@ def test_a_child_that_dies_is_reported(sqlite_url: str) -> None:
     db = open_database(sqlite_url)
     lost: list[str] = []
     said = threading.Event()
-    proc = DispatcherProcess(db, on_lost=lambda text: (lost.append(text), said.set())).start()
+
+    def on_lost(text: str) -> None:
+        lost.append(text)
+        said.set()
+
+    proc = DispatcherProcess(db, on_lost=on_lost).start()
     assert proc.pid is not None
     os.kill(proc.pid, signal.SIGKILL)
     assert said.wait(30)

@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -26,6 +27,9 @@ from console.storage import open_database
 from tests.conftest import REPO_ROOT
 from tests.helpers.slowsink import SlowSink, wait_until
 from tests.test_send import send, setup_directory, status
+
+if TYPE_CHECKING:
+    from tests.conftest import CliRunner
 
 N = 40
 
@@ -104,7 +108,7 @@ def assert_stopped_cleanly(db: str, accepted: set[str]) -> tuple[int, int]:
     return sent, len(rows) - sent
 
 
-def restart_sends_the_rest(cli, db: str, sink: SlowSink, broadcast_id: int) -> None:  # type: ignore[no-untyped-def]
+def restart_sends_the_rest(cli: CliRunner, db: str, sink: SlowSink, broadcast_id: int) -> None:
     sink.delay = 0.0
     proc = _start(db, "dispatch")
     try:
@@ -125,8 +129,8 @@ def restart_sends_the_rest(cli, db: str, sink: SlowSink, broadcast_id: int) -> N
     pytest.param(signal.SIGINT, 10.0, "sqlite_url", id="sigint-grace-runs-out"),
     pytest.param(signal.SIGINT, 1.0, "pg_url", id="sigint-postgresql", marks=pytest.mark.postgres),
 ])
-def test_dispatch_stops_cleanly_on_a_signal_to_its_process_group(  # type: ignore[no-untyped-def]
-        cli, request: pytest.FixtureRequest, tmp_path: Path, slow_sink: SlowSink, sig: signal.Signals,
+def test_dispatch_stops_cleanly_on_a_signal_to_its_process_group(
+        cli: CliRunner, request: pytest.FixtureRequest, tmp_path: Path, slow_sink: SlowSink, sig: signal.Signals,
         delay: float, database: str) -> None:
     db = str(request.getfixturevalue(database))
     setup_directory(cli, db, tmp_path, N, slow_sink.port)
@@ -157,8 +161,8 @@ def test_dispatch_stops_cleanly_on_a_signal_to_its_process_group(  # type: ignor
 
 
 @pytest.mark.slow
-def test_send_wait_ctrl_c_exits_130_and_leaves_the_rest_queued(  # type: ignore[no-untyped-def]
-        cli, sqlite_url: str, tmp_path: Path, slow_sink: SlowSink) -> None:
+def test_send_wait_ctrl_c_exits_130_and_leaves_the_rest_queued(
+        cli: CliRunner, sqlite_url: str, tmp_path: Path, slow_sink: SlowSink) -> None:
     setup_directory(cli, sqlite_url, tmp_path, N, slow_sink.port)
     proc = _start(sqlite_url, "send", "--title", "Fire", "--body", "Leave now.", "--group", "all", "--wait")
     try:
@@ -179,8 +183,8 @@ def test_send_wait_ctrl_c_exits_130_and_leaves_the_rest_queued(  # type: ignore[
 
 
 @pytest.mark.slow
-def test_a_sender_child_stopped_alone_is_replaced_and_its_send_not_counted(  # type: ignore[no-untyped-def]
-        cli, sqlite_url: str, tmp_path: Path, slow_sink: SlowSink) -> None:
+def test_a_sender_child_stopped_alone_is_replaced_and_its_send_not_counted(
+        cli: CliRunner, sqlite_url: str, tmp_path: Path, slow_sink: SlowSink) -> None:
     setup_directory(cli, sqlite_url, tmp_path, N, slow_sink.port)
     bid = send(cli, sqlite_url, "--group", "all")["broadcast_id"]
     proc = _start(sqlite_url, "dispatch")
@@ -209,13 +213,19 @@ def test_a_sender_child_stopped_alone_is_replaced_and_its_send_not_counted(  # t
 
 
 @pytest.mark.slow
-def test_the_desktop_dispatcher_child_stops_cleanly_on_sigterm(  # type: ignore[no-untyped-def]
-        cli, sqlite_url: str, tmp_path: Path, slow_sink: SlowSink, capfd: pytest.CaptureFixture[str]) -> None:
+def test_the_desktop_dispatcher_child_stops_cleanly_on_sigterm(
+        cli: CliRunner, sqlite_url: str, tmp_path: Path, slow_sink: SlowSink,
+        capfd: pytest.CaptureFixture[str]) -> None:
     setup_directory(cli, sqlite_url, tmp_path, N, slow_sink.port)
     db = open_database(sqlite_url)
     lost: list[str] = []
     said = threading.Event()
-    proc = DispatcherProcess(db, on_lost=lambda t: (lost.append(t), said.set())).start()
+
+    def on_lost(text: str) -> None:
+        lost.append(text)
+        said.set()
+
+    proc = DispatcherProcess(db, on_lost=on_lost).start()
     try:
         bid = send(cli, sqlite_url, "--group", "all")["broadcast_id"]
         proc.wake()
@@ -252,8 +262,8 @@ print("quit", flush=True)
 
 
 @pytest.mark.slow
-def test_ctrl_c_on_the_desktop_stops_its_dispatcher_child_cleanly(  # type: ignore[no-untyped-def]
-        cli, sqlite_url: str, tmp_path: Path, slow_sink: SlowSink) -> None:
+def test_ctrl_c_on_the_desktop_stops_its_dispatcher_child_cleanly(
+        cli: CliRunner, sqlite_url: str, tmp_path: Path, slow_sink: SlowSink) -> None:
     setup_directory(cli, sqlite_url, tmp_path, N, slow_sink.port)
     host = subprocess.Popen([sys.executable, "-c", _HOST, sqlite_url], env=_env(), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,

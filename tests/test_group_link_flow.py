@@ -8,22 +8,27 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
 
 from console.acks.server import AckServer
 from console.broadcast.dispatcher import DispatchConfig, Dispatcher
+from console.mailsink import MailSink
 from console.storage import Database, open_database
 from tests.test_dispatch import FlakyHook, flaky_hook  # noqa: F401 - the webhook fixture
 from tests.test_send import send, setup_directory, status
+
+if TYPE_CHECKING:
+    from tests.conftest import CliRunner
 
 GROUP_LINK = re.compile(r"(http://127\.0\.0\.1:\d+)/g/([A-Za-z0-9_-]{32})")
 PERSONAL_LINK = re.compile(r"(http://127\.0\.0\.1:\d+)/a/([A-Za-z0-9_-]{32})")
 
 
 @pytest.fixture
-def served(cli, db_url: str, tmp_path: Path, mail_sink) -> Iterator[tuple[Database, str]]:  # type: ignore[no-untyped-def]
+def served(cli: CliRunner, db_url: str, tmp_path: Path, mail_sink: MailSink) -> Iterator[tuple[Database, str]]:
     """Six staff (Leeds: person1, 3, 5), a mail channel, and the answer service with links pointing at it."""
     setup_directory(cli, db_url, tmp_path, 6, mail_sink.port)
     db = open_database(db_url)
@@ -50,7 +55,7 @@ def check_of(page: str) -> str:
 
 
 def test_a_group_only_broadcast_has_its_members_as_recipients_who_can_answer(
-        cli, db_url: str, served: tuple[Database, str], mail_sink, flaky_hook: FlakyHook) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+        cli: CliRunner, db_url: str, served: tuple[Database, str], mail_sink: MailSink, flaky_hook: FlakyHook) -> None:  # noqa: F811
     db, url = served
     flaky_hook.fail_first = 0
     hook = f"json://127.0.0.1:{flaky_hook.server_address[1]}/ops"

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QDateTime, Qt
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
 from sqlalchemy import text
 
 from console import audit
@@ -35,7 +37,7 @@ def db(sqlite_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
-def view(qtbot, db: Database) -> Iterator[AuditView]:  # type: ignore[no-untyped-def]
+def view(qtbot: QtBot, db: Database) -> Iterator[AuditView]:
     with shown_view(qtbot, AuditView, db, (1300, 800)) as widget:
         yield widget
 
@@ -44,7 +46,7 @@ def shown(view: AuditView) -> list[int]:
     return [view.model.row(r).seq for r in range(view.model.rowCount())]
 
 
-def test_newest_first_and_filters(qtbot, view: AuditView) -> None:  # type: ignore[no-untyped-def]
+def test_newest_first_and_filters(qtbot: QtBot, view: AuditView) -> None:
     assert shown(view) == [4, 3, 2, 1]
     assert view.model.index(0, AuditModel.ACTION).data() == "broadcast.update"
     assert [view.action_edit.itemText(i) for i in range(view.action_edit.count())] == [
@@ -79,7 +81,7 @@ def test_newest_first_and_filters(qtbot, view: AuditView) -> None:  # type: igno
     assert view.since.text() == "Any time"
 
 
-def test_verify_ok_then_tampered_names_the_entry(qtbot, view: AuditView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_verify_ok_then_tampered_names_the_entry(qtbot: QtBot, view: AuditView, db: Database) -> None:
     with qtbot.waitSignal(view.verified, timeout=10_000) as verified:
         qtbot.mouseClick(view.verify_button, Qt.MouseButton.LeftButton)
     assert verified.args[0].ok
@@ -94,7 +96,7 @@ def test_verify_ok_then_tampered_names_the_entry(qtbot, view: AuditView, db: Dat
     assert "seq 1" in view.banner.text() and "hash does not match" in view.banner.text()
 
 
-def test_export_csv_and_json(qtbot, view: AuditView, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_export_csv_and_json(qtbot: QtBot, view: AuditView, tmp_path: Path) -> None:
     out = tmp_path / "log.csv"
     with qtbot.waitSignal(view.exported, timeout=10_000) as exported:
         view.export_to(out, "csv")  # what the file dialog calls
@@ -110,7 +112,7 @@ def test_export_csv_and_json(qtbot, view: AuditView, tmp_path: Path) -> None:  #
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temp files left
 
 
-def test_pages_are_fetched_as_the_table_scrolls(qtbot, view: AuditView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_pages_are_fetched_as_the_table_scrolls(qtbot: QtBot, view: AuditView, db: Database) -> None:
     with db.write() as session:
         for i in range(PAGE + 150):
             audit.append(session, "load", "test.entry", f"entry {i}", {})
@@ -123,7 +125,7 @@ def test_pages_are_fetched_as_the_table_scrolls(qtbot, view: AuditView, db: Data
     assert shown(view) == sorted(shown(view), reverse=True)
 
 
-def test_reloads_when_something_is_audited(qtbot, view: AuditView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_reloads_when_something_is_audited(qtbot: QtBot, view: AuditView, db: Database) -> None:
     with db.write() as session:
         audit.append(session, "carol", "settings.set", "org.name", {"new": "Acme"})
     with qtbot.waitSignal(view.loaded, timeout=10_000):
@@ -131,9 +133,9 @@ def test_reloads_when_something_is_audited(qtbot, view: AuditView, db: Database)
     assert shown(view)[0] == 5
 
 
-def test_model_passes_the_model_tester(qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+def test_model_passes_the_model_tester(qtmodeltester: ModelTester) -> None:
     model = AuditModel()
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     requested: list[int] = []
     model.more_wanted.connect(requested.append)
     model.start([AuditRow(3, now, "a", "x.y", "s", "{}"), AuditRow(2, now, "b", "x.z", "t", '{"k":1}')], False)

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
 from console.channelstore import ChannelRow, list_channels
@@ -27,7 +29,7 @@ def db(sqlite_db: Database) -> Database:
 
 
 @pytest.fixture
-def view(qtbot, db: Database) -> Iterator[ChannelsView]:  # type: ignore[no-untyped-def]
+def view(qtbot: QtBot, db: Database) -> Iterator[ChannelsView]:
     with shown_view(qtbot, ChannelsView, db, (1200, 700)) as widget:
         yield widget
 
@@ -37,7 +39,7 @@ def stored(db: Database) -> list[ChannelRow]:
         return list_channels(session)
 
 
-def add_channel(qtbot, view: ChannelsView, name: str, url: str, kind: str = "email") -> None:  # type: ignore[no-untyped-def]
+def add_channel(qtbot: QtBot, view: ChannelsView, name: str, url: str, kind: str = "email") -> None:
     qtbot.mouseClick(view.add_button, Qt.MouseButton.LeftButton)
     dialog = view.channel_dialog
     assert dialog is not None and dialog.isVisible()
@@ -47,7 +49,7 @@ def add_channel(qtbot, view: ChannelsView, name: str, url: str, kind: str = "ema
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
 
 
-def test_bad_url_is_shown_in_the_dialog_and_nothing_is_stored(qtbot, view: ChannelsView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_bad_url_is_shown_in_the_dialog_and_nothing_is_stored(qtbot: QtBot, view: ChannelsView, db: Database) -> None:
     add_channel(qtbot, view, "Broken", "nonsense-without-scheme")
     dialog = view.channel_dialog
     assert dialog is not None
@@ -64,7 +66,7 @@ def test_bad_url_is_shown_in_the_dialog_and_nothing_is_stored(qtbot, view: Chann
         assert session.scalar(select(AuditEntry.seq)) is None
 
 
-def test_add_edit_disable(qtbot, view: ChannelsView, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_add_edit_disable(qtbot: QtBot, view: ChannelsView, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     secret_url = "mailtos://alerts:S3cretPass@smtp.example.org?from=alerts@example.org&to={address}"
     add_channel(qtbot, view, "Corp mail", secret_url)
     qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=10_000)
@@ -93,7 +95,7 @@ def test_add_edit_disable(qtbot, view: ChannelsView, db: Database, monkeypatch: 
     assert [c.enabled for c in stored(db)] == [False]
 
 
-def test_group_channel_needs_its_group(qtbot, view: ChannelsView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_group_channel_needs_its_group(qtbot: QtBot, view: ChannelsView, db: Database) -> None:
     qtbot.mouseClick(view.add_button, Qt.MouseButton.LeftButton)
     dialog = view.channel_dialog
     assert dialog is not None
@@ -107,7 +109,7 @@ def test_group_channel_needs_its_group(qtbot, view: ChannelsView, db: Database) 
     assert (view.model.row(0).kind, view.model.row(0).group) == ("group", "all")
 
 
-def test_send_test_delivers_through_the_real_smtp_sink(qtbot, view: ChannelsView, db: Database,  # type: ignore[no-untyped-def]
+def test_send_test_delivers_through_the_real_smtp_sink(qtbot: QtBot, view: ChannelsView, db: Database,
                                                        mail_sink: MailSink) -> None:
     add_channel(qtbot, view, "Corp mail",
                 f"mailto://127.0.0.1:{mail_sink.port}?from=alerts@example.org&to={{address}}&mode=insecure")
@@ -136,7 +138,7 @@ def test_send_test_delivers_through_the_real_smtp_sink(qtbot, view: ChannelsView
     assert (entry.subject, details["ok"], details["address"]) == ("Corp mail", True, "duty.officer@example.org")
 
 
-def test_send_test_shows_apprise_error(qtbot, view: ChannelsView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_send_test_shows_apprise_error(qtbot: QtBot, view: ChannelsView, db: Database) -> None:
     add_channel(qtbot, view, "Dead relay", "mailto://127.0.0.1:9?from=alerts@example.org&to={address}&mode=insecure")
     qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=10_000)
     view.select_channel("Dead relay")
@@ -150,7 +152,7 @@ def test_send_test_shows_apprise_error(qtbot, view: ChannelsView, db: Database) 
     assert dialog.outcome.text().startswith("Failed:") and dialog.outcome.tone == "error"
 
 
-def test_model_passes_the_model_tester(qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+def test_model_passes_the_model_tester(qtmodeltester: ModelTester) -> None:
     model = ChannelsModel()
     model.set_rows([
         ChannelRow(1, "Corp mail", "email", "mailto://…/{address}", None, "email", None, True),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QUrl
+from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 
 from console import settings
@@ -57,7 +58,7 @@ def test_first_run_seeds_people_templates_and_points_mail_at_the_sink(demo: Demo
         again.db.dispose()
 
 
-def test_inbox_shows_demo_mail_with_a_clickable_answer_link(qtbot, demo: DemoSetup) -> None:  # type: ignore[no-untyped-def]
+def test_inbox_shows_demo_mail_with_a_clickable_answer_link(qtbot: QtBot, demo: DemoSetup) -> None:
     inbox = demo.show_inbox()
     qtbot.addWidget(inbox)
     opened: list[QUrl] = []
@@ -85,7 +86,7 @@ def test_inbox_shows_demo_mail_with_a_clickable_answer_link(qtbot, demo: DemoSet
 
 
 @pytest.mark.slow
-def test_demo_send_from_compose_reaches_the_inbox_and_an_answer_shows_live(qtbot, demo: DemoSetup,  # type: ignore[no-untyped-def]
+def test_demo_send_from_compose_reaches_the_inbox_and_an_answer_shows_live(qtbot: QtBot, demo: DemoSetup,
                                                                            tmp_path: Path) -> None:
     """The newcomer's walk: Compose → the demo inbox → open the link, answer → the live view."""
     import html

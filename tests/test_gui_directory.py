@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 
 from console.directory.service import ContactRow, GroupRow, list_contacts, list_groups
@@ -49,7 +52,7 @@ def tasks() -> Iterator[TaskRunner]:
 
 
 @pytest.fixture
-def view(qtbot, db: Database, tasks: TaskRunner) -> DirectoryView:  # type: ignore[no-untyped-def]
+def view(qtbot: QtBot, db: Database, tasks: TaskRunner) -> DirectoryView:
     widget = DirectoryView(db, ACTOR, tasks, Bridge())
     qtbot.addWidget(widget)
     widget.resize(1200, 800)
@@ -67,7 +70,7 @@ def contact_count(db: Database) -> int:
         return int(session.scalar(select(func.count()).select_from(Contact)) or 0)
 
 
-def test_import_csv_shows_the_rows_and_filters(qtbot, view: DirectoryView, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_import_csv_shows_the_rows_and_filters(qtbot: QtBot, view: DirectoryView, tmp_path: Path) -> None:
     path = tmp_path / "staff.csv"
     path.write_text(GOOD_CSV, encoding="utf-8")
     with qtbot.waitSignal(view.import_finished, timeout=20_000) as finished:
@@ -94,7 +97,7 @@ def test_import_csv_shows_the_rows_and_filters(qtbot, view: DirectoryView, tmp_p
     assert not view.groups.remove_button.isEnabled() and not view.groups.rename_button.isEnabled()
 
 
-def test_invalid_csv_lists_every_problem_and_writes_nothing(qtbot, view: DirectoryView, db: Database,  # type: ignore[no-untyped-def]
+def test_invalid_csv_lists_every_problem_and_writes_nothing(qtbot: QtBot, view: DirectoryView, db: Database,
                                                             tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(BAD_CSV, encoding="utf-8")
@@ -114,7 +117,7 @@ def test_invalid_csv_lists_every_problem_and_writes_nothing(qtbot, view: Directo
         assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
 
-def test_add_and_edit_a_contact_through_the_dialog(qtbot, view: DirectoryView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_add_and_edit_a_contact_through_the_dialog(qtbot: QtBot, view: DirectoryView, db: Database) -> None:
     with db.write() as session:
         from console.directory.service import save_group
 
@@ -157,7 +160,7 @@ def test_add_and_edit_a_contact_through_the_dialog(qtbot, view: DirectoryView, d
                     timeout=10_000)
 
 
-def test_groups_add_rename_remove_but_never_all(qtbot, view: DirectoryView, db: Database,  # type: ignore[no-untyped-def]
+def test_groups_add_rename_remove_but_never_all(qtbot: QtBot, view: DirectoryView, db: Database,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.StandardButton.Yes)
     qtbot.mouseClick(view.groups.add_button, Qt.MouseButton.LeftButton)
@@ -192,7 +195,7 @@ def test_groups_add_rename_remove_but_never_all(qtbot, view: DirectoryView, db: 
         assert [g.name for g in list_groups(session)] == ["all"]
 
 
-def test_remove_contact_asks_first(qtbot, view: DirectoryView, db: Database, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_remove_contact_asks_first(qtbot: QtBot, view: DirectoryView, db: Database, tmp_path: Path,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "staff.csv"
     path.write_text(GOOD_CSV, encoding="utf-8")
@@ -209,7 +212,7 @@ def test_remove_contact_asks_first(qtbot, view: DirectoryView, db: Database, tmp
     assert contact_count(db) == 2
 
 
-def test_models_pass_the_model_tester(qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+def test_models_pass_the_model_tester(qtmodeltester: ModelTester) -> None:
     contacts = ContactsModel()
     contacts.set_rows([ContactRow(i, f"Person {i}", f"p{i}@example.org", None if i % 2 else "+4420", ["all", "X"])
                        for i in range(1, 30)])
@@ -227,13 +230,13 @@ def test_models_pass_the_model_tester(qtmodeltester) -> None:  # type: ignore[no
 
 
 @pytest.mark.slow
-def test_a_hundred_thousand_contacts_stay_responsive(qtbot, view: DirectoryView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_a_hundred_thousand_contacts_stay_responsive(qtbot: QtBot, view: DirectoryView, db: Database) -> None:
     """Loading runs in a worker; the GUI thread only swaps in prepared lists, filters and sorts quickly."""
     seed_contacts(db, 100_000)
     blocked: list[float] = []
     original = view.contacts.set_rows
 
-    def timed_set_rows(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def timed_set_rows(*args: Any, **kwargs: Any) -> None:
         start = time.perf_counter()
         original(*args, **kwargs)
         blocked.append(time.perf_counter() - start)

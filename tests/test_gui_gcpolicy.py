@@ -6,6 +6,7 @@ import gc
 from collections.abc import Iterator
 
 import pytest
+from pytestqt.qtbot import QtBot
 
 from console.gui.gcpolicy import THRESHOLDS, CollectWhenIdle
 
@@ -17,7 +18,7 @@ def restored_gc() -> Iterator[None]:
     gc.set_threshold(*before)
 
 
-def test_freezes_raises_thresholds_and_collects_only_when_idle(qtbot, restored_gc: None) -> None:  # type: ignore[no-untyped-def]
+def test_freezes_raises_thresholds_and_collects_only_when_idle(qtbot: QtBot, restored_gc: None) -> None:
     busy = [True]
     policy = CollectWhenIdle(lambda: busy[0], interval_ms=20)
     assert gc.get_threshold() == THRESHOLDS and gc.get_freeze_count() > 0
@@ -30,7 +31,7 @@ def test_freezes_raises_thresholds_and_collects_only_when_idle(qtbot, restored_g
     assert policy.collect_if_idle() is True
 
 
-def test_live_activity_keeps_it_from_collecting_for_a_while(qtbot, restored_gc: None) -> None:  # type: ignore[no-untyped-def]
+def test_live_activity_keeps_it_from_collecting_for_a_while(qtbot: QtBot, restored_gc: None) -> None:
     policy = CollectWhenIdle(lambda: False, interval_ms=60_000, quiet_s=0.3)
     assert policy.idle
     policy.activity([7])  # as a bridge signal calls it

@@ -13,6 +13,7 @@ import pytest
 import requests
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QMainWindow
+from pytestqt.qtbot import QtBot
 
 from console import settings
 from console.gui import resources
@@ -46,21 +47,21 @@ def db(sqlite_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
-def app_window(qtbot, db: Database) -> Iterator[tuple[MainWindow, Services]]:  # type: ignore[no-untyped-def]
+def app_window(qtbot: QtBot, db: Database) -> Iterator[tuple[MainWindow, Services]]:
     window, services = build(db, ACTOR, embedded_services=False)
     qtbot.addWidget(window)
     yield window, services
     services.stop()
 
 
-def shown(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+def shown(qtbot: QtBot, window: MainWindow) -> None:
     with qtbot.waitExposed(window):
         window.show()
     with qtbot.waitActive(window):
         window.activateWindow()
 
 
-def test_build_starts_and_stops_the_embedded_services(qtbot, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_build_starts_and_stops_the_embedded_services(qtbot: QtBot, db: Database) -> None:
     before = {t.name for t in threading.enumerate()}
     window, services = build(db, ACTOR)
     qtbot.addWidget(window)
@@ -85,7 +86,7 @@ def test_build_starts_and_stops_the_embedded_services(qtbot, db: Database) -> No
     assert not {n for n in leftover if n.startswith(("dispatch-", "ack-"))}
 
 
-def test_a_dispatcher_process_that_dies_is_started_again(qtbot, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_a_dispatcher_process_that_dies_is_started_again(qtbot: QtBot, db: Database) -> None:
     with db.write() as session:
         settings.set_value(session, "ack.embedded", "false", ACTOR)
     window, services = build(db, ACTOR)
@@ -109,7 +110,7 @@ def test_a_dispatcher_process_that_dies_is_started_again(qtbot, db: Database) ->
     assert services.state.dispatcher == OFF
 
 
-def test_busy_port_falls_back_and_says_so(qtbot, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_busy_port_falls_back_and_says_so(qtbot: QtBot, db: Database) -> None:
     import socket
 
     with socket.socket() as taken:
@@ -131,7 +132,7 @@ def test_busy_port_falls_back_and_says_so(qtbot, db: Database) -> None:  # type:
             services.stop()
 
 
-def test_status_bar_names_the_database(qtbot, app_window: tuple[MainWindow, Services], db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_status_bar_names_the_database(qtbot: QtBot, app_window: tuple[MainWindow, Services], db: Database) -> None:
     window, services = app_window
     assert window.status.database.toolTip() == db.display_url
     text = window.status.database.text()  # long paths are shortened in the middle
@@ -142,7 +143,7 @@ def test_status_bar_names_the_database(qtbot, app_window: tuple[MainWindow, Serv
     assert window.status.dispatcher.text() == "Sending: external dispatcher"
 
 
-def test_shortcuts_switch_views(qtbot, app_window: tuple[MainWindow, Services]) -> None:  # type: ignore[no-untyped-def]
+def test_shortcuts_switch_views(qtbot: QtBot, app_window: tuple[MainWindow, Services]) -> None:
     window, _ = app_window
     shown(qtbot, window)
     assert [window.nav_model.index(r).data(Qt.ItemDataRole.UserRole) for r in range(7)] == PAGES
@@ -166,7 +167,7 @@ def test_shortcuts_switch_views(qtbot, app_window: tuple[MainWindow, Services]) 
         qtbot.keyClick(window, Qt.Key.Key_F5)
 
 
-def test_first_window_comes_before_other_pages_and_background_work(qtbot, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_first_window_comes_before_other_pages_and_background_work(qtbot: QtBot, db: Database) -> None:
     window, services = build(db, ACTOR, embedded_services=False)
     qtbot.addWidget(window)
     try:
@@ -183,7 +184,7 @@ def test_first_window_comes_before_other_pages_and_background_work(qtbot, db: Da
         services.stop()
 
 
-def test_a_page_is_made_when_first_asked_for(qtbot, app_window: tuple[MainWindow, Services]) -> None:  # type: ignore[no-untyped-def]
+def test_a_page_is_made_when_first_asked_for(qtbot: QtBot, app_window: tuple[MainWindow, Services]) -> None:
     window, _ = app_window
     assert "audit" not in window.made_pages
     window.show_page("audit")
@@ -191,7 +192,7 @@ def test_a_page_is_made_when_first_asked_for(qtbot, app_window: tuple[MainWindow
     assert window.stack.currentWidget() is window.page("audit") and window.stack.count() == len(PAGES)
 
 
-def test_background_work_starts_even_if_the_window_is_never_shown(qtbot, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_background_work_starts_even_if_the_window_is_never_shown(qtbot: QtBot, db: Database) -> None:
     window, services = build(db, ACTOR, embedded_services=False)
     qtbot.addWidget(window)
     try:
@@ -201,14 +202,14 @@ def test_background_work_starts_even_if_the_window_is_never_shown(qtbot, db: Dat
         services.stop()
 
 
-def test_broadcast_created_shows_it(qtbot, app_window: tuple[MainWindow, Services]) -> None:  # type: ignore[no-untyped-def]
+def test_broadcast_created_shows_it(qtbot: QtBot, app_window: tuple[MainWindow, Services]) -> None:
     window, services = app_window
     window.show_page("directory")
     services.bridge.broadcast_created.emit(42)
     assert window.current_key == "broadcasts"
 
 
-def test_ctrl_q_closes_and_window_state_is_remembered(qtbot, db: Database, qsettings_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_ctrl_q_closes_and_window_state_is_remembered(qtbot: QtBot, db: Database, qsettings_dir: Path) -> None:
     window, services = build(db, ACTOR, embedded_services=False)
     qtbot.addWidget(window)
     window.restore()
@@ -233,7 +234,7 @@ def test_ctrl_q_closes_and_window_state_is_remembered(qtbot, db: Database, qsett
         services2.stop()
 
 
-def test_preferences_round_trip_geometry(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_preferences_round_trip_geometry(qtbot: QtBot, tmp_path: Path) -> None:
     """Exact size and position (the main window's minimum size is wider than the offscreen screen)."""
     first = QMainWindow()
     qtbot.addWidget(first)
@@ -248,7 +249,8 @@ def test_preferences_round_trip_geometry(qtbot, tmp_path: Path) -> None:  # type
     assert not Preferences(QSettings(str(tmp_path / "none.ini"), QSettings.Format.IniFormat)).restore_window(fresh)
 
 
-def test_settings_edit_validates_and_persists(qtbot, app_window: tuple[MainWindow, Services], db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_settings_edit_validates_and_persists(qtbot: QtBot, app_window: tuple[MainWindow, Services],
+                                              db: Database) -> None:
     window, _ = app_window
     view = window.page("settings")
     assert isinstance(view, SettingsView)
@@ -276,7 +278,7 @@ def test_settings_edit_validates_and_persists(qtbot, app_window: tuple[MainWindo
     qtbot.waitUntil(lambda: not view.save_button.isEnabled(), timeout=10_000)  # reloaded: nothing left to save
 
 
-def test_theme_switch_is_applied_and_remembered(qtbot, app_window: tuple[MainWindow, Services]) -> None:  # type: ignore[no-untyped-def]
+def test_theme_switch_is_applied_and_remembered(qtbot: QtBot, app_window: tuple[MainWindow, Services]) -> None:
     window, _ = app_window
     view = window.page("settings")
     assert isinstance(view, SettingsView)

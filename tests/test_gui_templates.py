@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
 
 from console.gui.models.templates import TemplatesModel
 from console.gui.views.templates import TemplatesView
@@ -23,7 +25,7 @@ def db(sqlite_db: Database) -> Database:
 
 
 @pytest.fixture
-def view(qtbot, db: Database) -> Iterator[TemplatesView]:  # type: ignore[no-untyped-def]
+def view(qtbot: QtBot, db: Database) -> Iterator[TemplatesView]:
     with shown_view(qtbot, TemplatesView, db, (1200, 800)) as widget:
         yield widget
 
@@ -33,7 +35,7 @@ def stored(db: Database) -> list[TemplateRow]:
         return list_templates(session)
 
 
-def test_create_edit_delete(qtbot, view: TemplatesView, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_create_edit_delete(qtbot: QtBot, view: TemplatesView, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     qtbot.mouseClick(view.new_button, Qt.MouseButton.LeftButton)
     qtbot.keyClicks(view.name, "Fire evacuation")
     qtbot.keyClicks(view.title, "Fire alarm: leave the building now")
@@ -77,7 +79,7 @@ def test_create_edit_delete(qtbot, view: TemplatesView, db: Database, monkeypatc
     assert view.model.rowCount() == 1 and view.title.text() == ""
 
 
-def test_errors_are_shown_and_nothing_is_saved(qtbot, view: TemplatesView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_errors_are_shown_and_nothing_is_saved(qtbot: QtBot, view: TemplatesView, db: Database) -> None:
     qtbot.keyClicks(view.title, "No body")
     qtbot.mouseClick(view.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.banner.tone == "error" and view.banner.isVisible(), timeout=10_000)
@@ -90,7 +92,7 @@ def test_errors_are_shown_and_nothing_is_saved(qtbot, view: TemplatesView, db: D
     assert stored(db) == [] and view.save_button.isEnabled()
 
 
-def test_filter_and_model_tester(qtbot, qtmodeltester, view: TemplatesView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_filter_and_model_tester(qtbot: QtBot, qtmodeltester: ModelTester, view: TemplatesView, db: Database) -> None:
     from console.templates import save_template
 
     with db.write() as session:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.conftest import CliRunner
 
 HEADER = "name,email,phone,groups\n"
 
@@ -15,13 +19,13 @@ def write(path: Path, text: str, *, bom: bool = False, encoding: str = "utf-8") 
     return path
 
 
-def contacts(cli, db: str) -> list[dict]:  # type: ignore[no-untyped-def]
+def contacts(cli: CliRunner, db: str) -> list[dict]:
     out = cli("contacts", "list", "--json", db=db)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
 
-def test_import_normalises_and_groups(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_import_normalises_and_groups(cli: CliRunner, db_url: str, tmp_path: Path) -> None:
     csv_file = write(tmp_path / "staff.csv", "email,name,groups,phone,desk\n"
                      "Ann.Lee@Example.ORG,Ann  Lee,Leeds; IT,+44 (0)20 7946 0958 ,A1\n"
                      "bob@example.org,Bob Roe,,0044 20 7946 0959,B2\n")
@@ -38,7 +42,7 @@ def test_import_normalises_and_groups(cli, db_url: str, tmp_path: Path) -> None:
     assert set(groups["all"]) >= {"id", "name", "members", "channels"}
 
 
-def test_reimport_updates_without_duplicates(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_reimport_updates_without_duplicates(cli: CliRunner, db_url: str, tmp_path: Path) -> None:
     first = write(tmp_path / "a.csv", HEADER + "Ann,ann@example.org,,Leeds\nBob,bob@example.org,,\n")
     assert cli("contacts", "import", str(first), db=db_url).returncode == 0
     second = write(tmp_path / "b.csv", HEADER + "Ann Lee,ANN@example.org,,London\nCy,cy@example.org,,\n")
@@ -51,14 +55,14 @@ def test_reimport_updates_without_duplicates(cli, db_url: str, tmp_path: Path) -
     assert rows["ann@example.org"]["groups"] == ["London", "all"]
 
 
-def test_bom_and_utf8_names(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bom_and_utf8_names(cli: CliRunner, db_url: str, tmp_path: Path) -> None:
     f = write(tmp_path / "bom.csv", HEADER + "Zoë Ångström,zoe@example.org,,Zürich\n", bom=True)
     out = cli("contacts", "import", str(f), db=db_url)
     assert out.returncode == 0, out.stderr
     assert contacts(cli, db_url)[0]["name"] == "Zoë Ångström"
 
 
-def test_every_bad_row_is_reported_and_nothing_written(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_every_bad_row_is_reported_and_nothing_written(cli: CliRunner, db_url: str, tmp_path: Path) -> None:
     f = write(tmp_path / "bad.csv", HEADER
               + "Ann,ann@example.org,,\n"        # line 2 ok
               + ",nobody@example.org,,\n"         # line 3 missing name
@@ -80,7 +84,7 @@ def test_every_bad_row_is_reported_and_nothing_written(cli, db_url: str, tmp_pat
     assert verify.stdout.strip() == "OK: 0 entries"
 
 
-def test_undecodable_bytes_are_reported_by_line(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_undecodable_bytes_are_reported_by_line(cli: CliRunner, db_url: str, tmp_path: Path) -> None:
     f = tmp_path / "latin1.csv"
     f.write_bytes(HEADER.encode() + b"Ann,ann@example.org,,\n" + "Zoë,zoe@example.org,,\n".encode("latin-1"))
     out = cli("contacts", "import", str(f), db=db_url)
@@ -89,7 +93,7 @@ def test_undecodable_bytes_are_reported_by_line(cli, db_url: str, tmp_path: Path
     assert contacts(cli, db_url) == []
 
 
-def test_control_characters_are_refused_by_row_and_nothing_written(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_control_characters_are_refused_by_row_and_nothing_written(cli: CliRunner, db_url: str, tmp_path: Path) -> None:
     f = write(tmp_path / "ctl.csv", "name,email,phone,groups,chat\n"
               + "Ann,ann@example.org,,,\n"                                # line 2 ok
               + "Bob\x00Roe,bob@example.org,,,\n"                         # line 3 NUL in the name
@@ -117,7 +121,8 @@ def test_control_characters_are_refused_by_row_and_nothing_written(cli, db_url: 
     assert cli("audit", "verify", db=db_url).stdout.strip() == "OK: 0 entries"
 
 
-def test_formula_and_bidi_names_are_kept_and_line_breaks_folded(cli, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_formula_and_bidi_names_are_kept_and_line_breaks_folded(cli: CliRunner, sqlite_url: str,
+                                                                tmp_path: Path) -> None:
     f = write(tmp_path / "odd.csv", HEADER
               + "=1+2,eq@example.org,,\n"
               + "@admin,at@example.org,,\n"
@@ -133,14 +138,14 @@ def test_formula_and_bidi_names_are_kept_and_line_breaks_folded(cli, sqlite_url:
     ("", "1: the file is empty"),
     ("name,phone\nAnn,\n", "1: missing column email"),
 ])
-def test_bad_header(cli, sqlite_url: str, tmp_path: Path, text: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_header(cli: CliRunner, sqlite_url: str, tmp_path: Path, text: str, message: str) -> None:
     f = write(tmp_path / "h.csv", text)
     out = cli("contacts", "import", str(f), db=sqlite_url)
     assert out.returncode == 2
     assert out.stderr.startswith(f"{f}:{message}")
 
 
-def test_missing_file_is_a_user_error(cli, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_file_is_a_user_error(cli: CliRunner, sqlite_url: str, tmp_path: Path) -> None:
     out = cli("contacts", "import", str(tmp_path / "nope.csv"), db=sqlite_url)
     assert out.returncode == 2
     assert "nope.csv: cannot read" in out.stderr
@@ -157,7 +162,7 @@ def _staff(path: Path, n: int, bad_line: int | None = None) -> Path:
     return path
 
 
-def test_thousand_rows(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_thousand_rows(cli: CliRunner, tmp_path: Path) -> None:
     """Speed is measured by `python -m console.bench import`; this checks the result."""
     db = f"sqlite:///{tmp_path}/x.db"
     staff = _staff(tmp_path / "staff.csv", 1000)
@@ -169,7 +174,7 @@ def test_thousand_rows(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-
     assert sum("Leeds" in r["groups"] for r in rows) == 666
 
 
-def test_one_bad_row_in_a_thousand_writes_nothing(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_one_bad_row_in_a_thousand_writes_nothing(cli: CliRunner, db_url: str, tmp_path: Path) -> None:
     staff = _staff(tmp_path / "staff.csv", 1000, bad_line=517)
     out = cli("contacts", "import", str(staff), db=db_url)
     assert out.returncode == 2

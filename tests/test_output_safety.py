@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
@@ -18,13 +19,10 @@ from console.directory.service import save_contact, save_group
 from console.directory.validate import ContactFieldError
 from console.models import Contact
 from console.storage import Database, open_database
-from console.textsafe import (
-    TerminalWriter,
-    for_terminal,
-    neutralise_cell,
-    restore_cell,
-    safe_json,
-)
+from console.textsafe import TerminalWriter, for_terminal, neutralise_cell, restore_cell, safe_json
+
+if TYPE_CHECKING:
+    from tests.conftest import CliRunner
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RAW_BAD = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))] + list(
@@ -100,7 +98,7 @@ HOSTILE_NAMES = {  # stored before this check existed, or written to the databas
 }
 
 
-def _seed(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def _seed(cli: CliRunner, db_url: str, tmp_path: Path) -> None:
     staff = tmp_path / "staff.csv"
     staff.write_text("name,email,phone,groups\n"
                      "=HYPERLINK(\"http://evil.example\"),=cmd@example.org,,@ops\n"
@@ -114,7 +112,7 @@ def _seed(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-
     db.dispose()
 
 
-def test_contacts_list_prints_names_escaped(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_contacts_list_prints_names_escaped(cli: CliRunner, db_url: str, tmp_path: Path) -> None:
     _seed(cli, db_url, tmp_path)
     out = cli("contacts", "list", db=db_url)
     assert out.returncode == 0, out.stderr
@@ -137,7 +135,7 @@ def test_contacts_list_prints_names_escaped(cli, db_url: str, tmp_path: Path) ->
     assert groups.returncode == 0 and "@ops" in groups.stdout and _raw_bad_in(groups.stdout) == []
 
 
-def test_channel_names_and_errors_print_escaped(cli, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_channel_names_and_errors_print_escaped(cli: CliRunner, sqlite_url: str, tmp_path: Path) -> None:
     name = "Mail\x1b]0;pwned\x07\u202e"
     out = cli("channels", "add", "--name", name, "--kind", "email", "--url", MAIL_URL, db=sqlite_url)
     assert out.returncode == 0, out.stderr
@@ -158,7 +156,7 @@ def test_channel_names_and_errors_print_escaped(cli, sqlite_url: str, tmp_path: 
     assert rejected.stderr.startswith(f"{tmp_path}/\\u202ebad.csv:2: email") and _raw_bad_in(rejected.stderr) == []
 
 
-def test_audit_csv_export_bytes(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_audit_csv_export_bytes(cli: CliRunner, db_url: str, tmp_path: Path) -> None:
     _seed(cli, db_url, tmp_path)
     target = tmp_path / "audit.csv"
     out = cli("audit", "export", "--format", "csv", "--out", str(target), db=db_url)

@@ -19,7 +19,14 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from channels import (
-    ChannelURLError, Deliverer, DeliveryStatus, Outgoing, mask_url, notify_type_for, remask, render,
+    ChannelURLError,
+    Deliverer,
+    DeliveryStatus,
+    Outgoing,
+    mask_url,
+    notify_type_for,
+    remask,
+    render,
     validate_channel_url,
 )
 from channels.secrecy import is_credential_name, looks_like_token, seal

@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from channels import validate_channel_url
 from tests.test_secret_masking import CUSTOM, CUSTOM_SECRETS, HOOK, P1, P2, P3, P4, USER, _Hook, hook, leaks
 
+if TYPE_CHECKING:
+    from tests.conftest import CliRunner
+
 __all__ = ["hook"]  # the fixture, shared with test_secret_masking
 
 SECRETS = (*CUSTOM_SECRETS, HOOK)
 
 
-def _ok(out) -> str:  # type: ignore[no-untyped-def]
+def _ok(out: subprocess.CompletedProcess[str]) -> str:
     assert out.returncode == 0, out.stderr
     return str(out.stdout) + str(out.stderr)
 
@@ -46,7 +51,7 @@ def _stored(url: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def directory(cli, sqlite_url: str, tmp_path: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def directory(cli: CliRunner, sqlite_url: str, tmp_path: Path) -> Iterator[str]:
     csv = tmp_path / "staff.csv"
     csv.write_text("name,email,phone,groups\nAnn,ann@example.org,+447700900001,Ops\n"
                    "Bob,bob@example.org,+447700900002,Ops\n", encoding="utf-8")
@@ -57,8 +62,8 @@ def directory(cli, sqlite_url: str, tmp_path: Path) -> Iterator[str]:  # type: i
     yield sqlite_url
 
 
-def test_secrets_appear_nowhere_but_at_the_endpoint(  # type: ignore[no-untyped-def]
-        cli, directory: str, hook: _Hook) -> None:
+def test_secrets_appear_nowhere_but_at_the_endpoint(
+        cli: CliRunner, directory: str, hook: _Hook) -> None:
     db, port = directory, hook.server_address[1]
     channels = [
         ("Texts", "sms", f"json://{USER}:{P1}@127.0.0.1:{port}/sms/{{address}}{CUSTOM}", []),
@@ -106,7 +111,7 @@ def test_secrets_appear_nowhere_but_at_the_endpoint(  # type: ignore[no-untyped-
         assert not [s for s in SECRETS if s.encode() in data], f
 
 
-def test_leaky_stored_forms_are_remasked(cli, directory: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_leaky_stored_forms_are_remasked(cli: CliRunner, directory: str, tmp_path: Path) -> None:
     db = directory
     url = f"json://{USER}:{P1}@127.0.0.1:9/sms/{{address}}{CUSTOM}"
     _ok(cli("channels", "add", "--name", "Texts", "--kind", "sms", "--url", url, db=db))

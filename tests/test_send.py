@@ -5,8 +5,14 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+from console.mailsink import MailSink
+
+if TYPE_CHECKING:
+    from tests.conftest import CliRunner
 
 LINK = re.compile(r"http://ack\.test:8080/a/([A-Za-z0-9_-]{32})")
 
@@ -20,7 +26,7 @@ def staff_csv(path: Path, n: int, *, phones: bool = True) -> Path:
     return path
 
 
-def setup_directory(cli, db: str, tmp_path: Path, n: int, smtp_port: int) -> None:  # type: ignore[no-untyped-def]
+def setup_directory(cli: CliRunner, db: str, tmp_path: Path, n: int, smtp_port: int) -> None:
     assert cli("contacts", "import", str(staff_csv(tmp_path / "staff.csv", n)), db=db).returncode == 0
     out = cli("channels", "add", "--name", "Corp mail", "--kind", "email", "--url",
               f"mailto://127.0.0.1:{smtp_port}?from=alerts@example.org&to={{address}}&mode=insecure", db=db)
@@ -30,20 +36,21 @@ def setup_directory(cli, db: str, tmp_path: Path, n: int, smtp_port: int) -> Non
         assert cli("settings", "set", key, value, db=db).returncode == 0
 
 
-def send(cli, db: str, *args: str) -> dict:  # type: ignore[no-untyped-def]
+def send(cli: CliRunner, db: str, *args: str) -> dict:
     out = cli("send", "--title", "Fire alarm in building A", "--body", "Leave by the **nearest** exit.",
               "--json", *args, db=db)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
 
-def status(cli, db: str, broadcast_id: int) -> dict:  # type: ignore[no-untyped-def]
+def status(cli: CliRunner, db: str, broadcast_id: int) -> dict:
     out = cli("status", str(broadcast_id), "--json", db=db)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
 
-def test_two_hundred_mails_each_with_its_own_link(cli, db_url: str, tmp_path: Path, mail_sink) -> None:  # type: ignore[no-untyped-def]
+def test_two_hundred_mails_each_with_its_own_link(cli: CliRunner, db_url: str, tmp_path: Path,
+                                                  mail_sink: MailSink) -> None:
     setup_directory(cli, db_url, tmp_path, 200, mail_sink.port)
     result = send(cli, db_url, "--group", "all", "--wait", "--safety-check", "--severity", "critical")
     assert result["recipients"] == 200 and result["deliveries"] == 200 and result["unreachable"] == []
@@ -64,7 +71,7 @@ def test_two_hundred_mails_each_with_its_own_link(cli, db_url: str, tmp_path: Pa
     assert st["answers"] == {"I'm safe": 0, "I need help": 0}
 
 
-def test_exercise_prefix_on_every_mail(cli, sqlite_url: str, tmp_path: Path, mail_sink) -> None:  # type: ignore[no-untyped-def]
+def test_exercise_prefix_on_every_mail(cli: CliRunner, sqlite_url: str, tmp_path: Path, mail_sink: MailSink) -> None:
     setup_directory(cli, sqlite_url, tmp_path, 4, mail_sink.port)
     result = send(cli, sqlite_url, "--group", "all", "--channel", "Corp mail", "--exercise", "--wait")
     mails = mail_sink.wait_for(4, timeout=20)
@@ -73,7 +80,7 @@ def test_exercise_prefix_on_every_mail(cli, sqlite_url: str, tmp_path: Path, mai
     assert status(cli, sqlite_url, result["broadcast_id"])["exercise"] is True
 
 
-def test_unreachable_contacts_are_listed(cli, sqlite_url: str, tmp_path: Path, mail_sink) -> None:  # type: ignore[no-untyped-def]
+def test_unreachable_contacts_are_listed(cli: CliRunner, sqlite_url: str, tmp_path: Path, mail_sink: MailSink) -> None:
     setup_directory(cli, sqlite_url, tmp_path, 4, mail_sink.port)
     assert cli("channels", "add", "--name", "Texts", "--kind", "sms", "--url",
                "json://127.0.0.1:9/sms/{address}", db=sqlite_url).returncode == 0
@@ -90,7 +97,8 @@ def test_unreachable_contacts_are_listed(cli, sqlite_url: str, tmp_path: Path, m
     (["--group", "all", "--option", ""], "--option"),
     ([], "--group: choose at least one group"),
 ])
-def test_bad_send_input(cli, sqlite_url: str, tmp_path: Path, mail_sink, args: list[str], needle: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_send_input(cli: CliRunner, sqlite_url: str, tmp_path: Path, mail_sink: MailSink, args: list[str],
+                        needle: str) -> None:
     setup_directory(cli, sqlite_url, tmp_path, 2, mail_sink.port)
     out = cli("send", "--title", "T", "--body", "B", *args, db=sqlite_url)
     assert out.returncode == 2
@@ -98,7 +106,8 @@ def test_bad_send_input(cli, sqlite_url: str, tmp_path: Path, mail_sink, args: l
     assert cli("status", "1", db=sqlite_url).returncode == 2  # nothing was written
 
 
-def test_remind_resends_same_links_to_the_silent(cli, db_url: str, tmp_path: Path, mail_sink) -> None:  # type: ignore[no-untyped-def]
+def test_remind_resends_same_links_to_the_silent(cli: CliRunner, db_url: str, tmp_path: Path,
+                                                 mail_sink: MailSink) -> None:
     from sqlalchemy import create_engine, text
 
     setup_directory(cli, db_url, tmp_path, 3, mail_sink.port)
@@ -121,7 +130,7 @@ def test_remind_resends_same_links_to_the_silent(cli, db_url: str, tmp_path: Pat
     assert st["sent"] == 5 and st["recipients"] == 3 and st["acknowledged"] == 1
 
 
-def test_cancel_stops_pending(cli, sqlite_url: str, tmp_path: Path, mail_sink) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_stops_pending(cli: CliRunner, sqlite_url: str, tmp_path: Path, mail_sink: MailSink) -> None:
     setup_directory(cli, sqlite_url, tmp_path, 5, mail_sink.port)
     bid = send(cli, sqlite_url, "--group", "all")["broadcast_id"]  # queued, no dispatcher running
     out = cli("cancel", str(bid), db=sqlite_url)
@@ -131,7 +140,8 @@ def test_cancel_stops_pending(cli, sqlite_url: str, tmp_path: Path, mail_sink) -
     assert cli("remind", str(bid), db=sqlite_url).returncode == 2
 
 
-def test_update_and_all_clear_thread_into_the_incident(cli, sqlite_url: str, tmp_path: Path, mail_sink) -> None:  # type: ignore[no-untyped-def]
+def test_update_and_all_clear_thread_into_the_incident(cli: CliRunner, sqlite_url: str, tmp_path: Path,
+                                                       mail_sink: MailSink) -> None:
     setup_directory(cli, sqlite_url, tmp_path, 2, mail_sink.port)
     first = send(cli, sqlite_url, "--group", "all", "--wait")
     update = send(cli, sqlite_url, "--group", "all", "--kind", "update", "--incident", str(first["incident_id"]))

@@ -50,11 +50,11 @@ def test_opening_a_current_database_does_not_import_alembic(sqlite_url: str) -> 
 def test_hot_lookups_are_indexed(db_url: str) -> None:
     db = open_database(db_url)
     insp = inspect(db.engine)
-    delivery_indexes = {tuple(i["column_names"]) for i in insp.get_indexes("deliveries")}
+    delivery_indexes: set[tuple[str | None, ...]] = {tuple(i["column_names"]) for i in insp.get_indexes("deliveries")}
     assert ("state", "next_attempt_at") in delivery_indexes
     assert ("broadcast_id", "state") in delivery_indexes
     assert ("broadcast_id", "changed_at") in delivery_indexes  # what the live view reads
-    unique = {tuple(c["column_names"]) for c in insp.get_unique_constraints("recipients")}
+    unique: set[tuple[str | None, ...]] = {tuple(c["column_names"]) for c in insp.get_unique_constraints("recipients")}
     unique |= {tuple(i["column_names"]) for i in insp.get_indexes("recipients") if i.get("unique")}
     assert ("token_hash",) in unique
     db.dispose()
@@ -88,7 +88,7 @@ def test_sqlite_uses_wal_and_foreign_keys(sqlite_url: str) -> None:
     db.dispose()
 
 
-def test_url_resolution_order(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_url_resolution_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CRISIS_CONSOLE_DB", "sqlite:///from-env.db")
     assert resolve_url("sqlite:///explicit.db") == "sqlite:///explicit.db"
     assert resolve_url(None) == "sqlite:///from-env.db"
@@ -97,7 +97,7 @@ def test_url_resolution_order(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None
     assert resolve_url(None) == f"sqlite:///{tmp_path}/crisis-console/console.db"
 
 
-def test_default_database_is_created_in_user_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_default_database_is_created_in_user_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("CRISIS_CONSOLE_DB", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     db = open_database(None)

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import require
 from tests.helpers.mounts import Immutable, Tmpfs
 
+if TYPE_CHECKING:
+    from tests.conftest import CliRunner
+
 MAIL_URL = "mailto://127.0.0.1:9?from=alerts@example.org&to={address}"
 
 
-def error_line(out) -> str:  # type: ignore[no-untyped-def]
+def error_line(out: subprocess.CompletedProcess[str]) -> str:
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr
     assert lines[0].startswith("crisis-console: error: "), out.stderr
@@ -34,7 +39,7 @@ def people_csv(path: Path, count: int, prefix: str) -> Path:
     return path
 
 
-def contents(cli, db: str) -> tuple[int, list[str]]:  # type: ignore[no-untyped-def]
+def contents(cli: CliRunner, db: str) -> tuple[int, list[str]]:
     """How many contacts, and the audit actions, read back through the CLI (after `audit verify` passes)."""
     verify = cli("audit", "verify", db=db)
     assert verify.returncode == 0 and verify.stdout.startswith("OK"), verify.stderr
@@ -54,7 +59,7 @@ def small_disk(tmp_path: Path) -> Iterator[Tmpfs]:
 
 
 @pytest.fixture
-def on_disk(cli, small_disk: Tmpfs, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
+def on_disk(cli: CliRunner, small_disk: Tmpfs, tmp_path: Path) -> str:
     """A database on the small disk with 50 people and a mail channel."""
     db = f"sqlite:///{small_disk.path / 'console.db'}"
     assert cli("contacts", "import", people_csv(tmp_path / "first.csv", 50, "first"), db=db).returncode == 0
@@ -62,7 +67,7 @@ def on_disk(cli, small_disk: Tmpfs, tmp_path: Path) -> str:  # type: ignore[no-u
     return db
 
 
-def test_an_import_that_fills_the_disk_saves_nothing(cli, on_disk: str, small_disk: Tmpfs,  # type: ignore[no-untyped-def]
+def test_an_import_that_fills_the_disk_saves_nothing(cli: CliRunner, on_disk: str, small_disk: Tmpfs,
                                                      tmp_path: Path) -> None:
     before = contents(cli, on_disk)
     big = people_csv(tmp_path / "big.csv", 40_000, "big")  # ~3 MB of CSV, more in the database
@@ -75,7 +80,7 @@ def test_an_import_that_fills_the_disk_saves_nothing(cli, on_disk: str, small_di
     assert contents(cli, on_disk) == before  # no half-written import, the chain whole
 
 
-def test_a_send_on_a_full_disk_saves_nothing(cli, on_disk: str, small_disk: Tmpfs) -> None:  # type: ignore[no-untyped-def]
+def test_a_send_on_a_full_disk_saves_nothing(cli: CliRunner, on_disk: str, small_disk: Tmpfs) -> None:
     before = contents(cli, on_disk)
     filler = small_disk.fill()
     out = cli("send", "--title", "Fire", "--body", "Leave now", "--group", "all", db=on_disk)
@@ -88,7 +93,7 @@ def test_a_send_on_a_full_disk_saves_nothing(cli, on_disk: str, small_disk: Tmpf
     assert sent.returncode == 0, sent.stderr  # with room again, the same send goes through
 
 
-def test_a_read_only_file_system(cli, on_disk: str, small_disk: Tmpfs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_read_only_file_system(cli: CliRunner, on_disk: str, small_disk: Tmpfs, tmp_path: Path) -> None:
     before = contents(cli, on_disk)
     path = small_disk.path / "console.db"
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -105,7 +110,7 @@ def test_a_read_only_file_system(cli, on_disk: str, small_disk: Tmpfs, tmp_path:
     assert contents(cli, on_disk) == before
 
 
-def test_a_read_only_file_refuses_writes_and_still_reads(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_read_only_file_refuses_writes_and_still_reads(cli: CliRunner, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'console.db'}"
     assert cli("contacts", "import", people_csv(tmp_path / "first.csv", 5, "first"), db=db).returncode == 0
     path = tmp_path / "console.db"

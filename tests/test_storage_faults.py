@@ -12,20 +12,20 @@ import json
 import os
 import sqlite3
 import stat
+import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
-from console.storage import (
-    CorruptDatabaseError,
-    Database,
-    NoDatabaseError,
-    open_database,
-)
+from console.storage import CorruptDatabaseError, Database, NoDatabaseError, open_database
 from console.storage.secrets import SecretBox
 from tests.conftest import TEST_FERNET_KEY
+
+if TYPE_CHECKING:
+    from tests.conftest import CliRunner
 
 MAIL_URL = "mailto://127.0.0.1:9?from=alerts@example.org&to={address}"
 SEND = ("send", "--title", "Fire", "--body", "Leave now", "--group", "all")
@@ -39,7 +39,7 @@ NON_CREATING = [
 ]
 
 
-def error_line(out) -> str:  # type: ignore[no-untyped-def]
+def error_line(out: subprocess.CompletedProcess[str]) -> str:
     """The one line a failed command prints (and nothing on stdout that looks like success)."""
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr
@@ -81,7 +81,7 @@ def damage_pages(path: Path, count: int = 20) -> None:
 # --- a path with no database ---------------------------------------------------------
 
 @pytest.mark.parametrize("command", NON_CREATING, ids=lambda c: " ".join(c[:2]))
-def test_a_mistyped_path_creates_nothing(cli, tmp_path: Path, command: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+def test_a_mistyped_path_creates_nothing(cli: CliRunner, tmp_path: Path, command: tuple[str, ...]) -> None:
     target = tmp_path / "missing" / "dir" / "x.db"
     out = cli(*command, db=f"sqlite:///{target}")
     assert out.returncode == 2
@@ -90,7 +90,7 @@ def test_a_mistyped_path_creates_nothing(cli, tmp_path: Path, command: tuple[str
     assert not (tmp_path / "missing").exists()
 
 
-def test_no_file_in_an_existing_folder_is_no_database_and_stays_so(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_no_file_in_an_existing_folder_is_no_database_and_stays_so(cli: CliRunner, tmp_path: Path) -> None:
     target = tmp_path / "x.db"
     out = cli("audit", "verify", db=f"sqlite:///{target}")
     assert out.returncode == 2 and f"no database at {target}" in error_line(out)
@@ -98,7 +98,7 @@ def test_no_file_in_an_existing_folder_is_no_database_and_stays_so(cli, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_default_database_is_not_created_by_a_reading_command(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_default_database_is_not_created_by_a_reading_command(cli: CliRunner, tmp_path: Path) -> None:
     data = tmp_path / "data"
     out = cli("contacts", "list", env={"XDG_DATA_HOME": str(data), "CRISIS_CONSOLE_DB": None})
     assert out.returncode == 2
@@ -120,7 +120,7 @@ def test_an_empty_sqlite_database_is_no_console_database(tmp_path: Path) -> None
 
 # --- a new database is private -------------------------------------------------------
 
-def test_a_new_database_is_0600_in_folders_made_0700(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_database_is_0600_in_folders_made_0700(cli: CliRunner, tmp_path: Path) -> None:
     target = tmp_path / "new" / "sub" / "console.db"
     before = stat.S_IMODE(tmp_path.stat().st_mode)
     out = cli("settings", "set", "org.name", "Acme", db=f"sqlite:///{target}")
@@ -155,7 +155,8 @@ def test_wal_and_shm_files_are_private_whatever_the_umask(tmp_path: Path) -> Non
     ("status", "1"), ("contacts", "list"), SEND, ("audit", "verify"),
     ("settings", "set", "org.name", "Acme"), ("contacts", "import", "people.csv"),
 ], ids=lambda c: " ".join(c[:2]))
-def test_a_0_byte_file_is_a_lost_database_not_a_new_one(cli, tmp_path: Path, command: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+def test_a_0_byte_file_is_a_lost_database_not_a_new_one(cli: CliRunner, tmp_path: Path, command: tuple[str,
+                                                        ...]) -> None:
     (tmp_path / "people.csv").write_text("name,email,phone,groups\nAnn,ann@example.org,,\n", encoding="utf-8")
     target = tmp_path / "console.db"
     target.touch()
@@ -173,7 +174,7 @@ def test_a_0_byte_file_is_a_lost_database_not_a_new_one(cli, tmp_path: Path, com
 @pytest.mark.parametrize("command", [("status", "1"), ("contacts", "list"), SEND, ("audit", "verify"),
                                      ("settings", "set", "org.name", "Acme")],
                          ids=lambda c: " ".join(c[:2]))
-def test_damaged_pages_are_found_before_anything_is_written(cli, tmp_path: Path, pristine: Path,  # type: ignore[no-untyped-def]
+def test_damaged_pages_are_found_before_anything_is_written(cli: CliRunner, tmp_path: Path, pristine: Path,
                                                             command: tuple[str, ...]) -> None:
     target = tmp_path / "console.db"
     target.write_bytes(pristine.read_bytes())
@@ -187,7 +188,7 @@ def test_damaged_pages_are_found_before_anything_is_written(cli, tmp_path: Path,
     assert digest(target) == before
 
 
-def test_an_intact_copy_still_works(cli, tmp_path: Path, pristine: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_intact_copy_still_works(cli: CliRunner, tmp_path: Path, pristine: Path) -> None:
     """The same database undamaged: the failures above come from the damage, not the set-up."""
     target = tmp_path / "console.db"
     target.write_bytes(pristine.read_bytes())
@@ -212,7 +213,7 @@ def test_damage_after_a_clean_open_is_found_at_the_next(tmp_path: Path, pristine
         open_database(f"sqlite:///{target}", create=False)
 
 
-def test_a_file_that_is_not_a_database(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_that_is_not_a_database(cli: CliRunner, tmp_path: Path) -> None:
     target = tmp_path / "people.csv"
     target.write_text("name,email\nAnn,ann@example.org\n", encoding="utf-8")
     out = cli("contacts", "import", target, db=f"sqlite:///{target}")
@@ -224,7 +225,7 @@ def test_a_file_that_is_not_a_database(cli, tmp_path: Path) -> None:  # type: ig
 # --- the secret key ------------------------------------------------------------------
 
 @pytest.fixture
-def sent(cli, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
+def sent(cli: CliRunner, tmp_path: Path) -> str:
     """A database with people, a mail channel and broadcast 1 queued (nothing sent)."""
     db = f"sqlite:///{tmp_path / 'console.db'}"
     people = tmp_path / "people.csv"
@@ -236,7 +237,7 @@ def sent(cli, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
     return db
 
 
-def snapshot(cli, db: str) -> tuple[list[tuple[str, str]], dict]:  # type: ignore[no-untyped-def]
+def snapshot(cli: CliRunner, db: str) -> tuple[list[tuple[str, str]], dict]:
     audit = json.loads(cli("audit", "export", "--format", "json", db=db).stdout)
     status = json.loads(cli("status", "1", "--json", db=db).stdout)
     return [(e["action"], e["subject"]) for e in audit], status
@@ -245,18 +246,18 @@ def snapshot(cli, db: str) -> tuple[list[tuple[str, str]], dict]:  # type: ignor
 @pytest.mark.parametrize("command", [("remind", "1"), ("remind", "1", "--wait"), SEND,
                                      ("channels", "add", "--name", "Mail 2", "--kind", "email", "--url", MAIL_URL)],
                          ids=lambda c: " ".join(c))
-def test_a_wrong_key_stops_a_keyed_write_before_it_starts(cli, sent: str, command: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+def test_a_wrong_key_stops_a_keyed_write_before_it_starts(cli: CliRunner, sent: str, command: tuple[str, ...]) -> None:
     before = snapshot(cli, sent)
     out = cli(*command, db=sent, env={"CRISIS_CONSOLE_KEY": WRONG_KEY})
     assert out.returncode == 1
     line = error_line(out)
-    assert "wrong secret key" in line and make_url(sent).database in line
+    assert "wrong secret key" in line and str(make_url(sent).database) in line
     assert out.stdout == ""
     assert snapshot(cli, sent) == before
     assert cli("status", "2", db=sent).returncode == 2  # no second broadcast
 
 
-def test_a_missing_key_is_said_and_no_new_key_is_made(cli, sent: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_missing_key_is_said_and_no_new_key_is_made(cli: CliRunner, sent: str, tmp_path: Path) -> None:
     config = tmp_path / "config"
     before = snapshot(cli, sent)
     out = cli("remind", "1", db=sent, env={"CRISIS_CONSOLE_KEY": None, "XDG_CONFIG_HOME": str(config)})
@@ -267,7 +268,7 @@ def test_a_missing_key_is_said_and_no_new_key_is_made(cli, sent: str, tmp_path: 
     assert snapshot(cli, sent) == before
 
 
-def test_the_right_key_still_reminds(cli, sent: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_right_key_still_reminds(cli: CliRunner, sent: str) -> None:
     out = cli("remind", "1", db=sent)
     assert out.returncode == 0, out.stderr
     assert "reminding 5 recipients" in out.stdout
@@ -275,7 +276,7 @@ def test_the_right_key_still_reminds(cli, sent: str) -> None:  # type: ignore[no
 
 # --- PostgreSQL ----------------------------------------------------------------------
 
-def test_postgresql_out_of_reach_is_one_line(cli, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_postgresql_out_of_reach_is_one_line(cli: CliRunner, pg_url: str) -> None:
     url = make_url(pg_url)
     with_port = url.set(port=1).render_as_string(hide_password=False)
     out = cli("contacts", "list", db=with_port)

@@ -11,14 +11,7 @@ from sqlalchemy import select
 from console import audit
 from console.models import AuditEntry
 from console.storage import Database, open_database
-from console.templates import (
-    PRESETS,
-    TemplateError,
-    delete_template,
-    get_template,
-    list_templates,
-    save_template,
-)
+from console.templates import PRESETS, TemplateError, delete_template, get_template, list_templates, save_template
 
 
 @pytest.fixture
