@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from console import channelstore, channeltest
+from console import channelstore
 from console.channelstore import ADDRESS_FIELDS, DEFAULT_FIELD, ChannelConfigError, ChannelRow
-from console.channeltest import ChannelTestResult
 from console.directory.service import list_groups
 from console.errors import Failure
 from console.storage import Database
 from console.storage.secrets import SecretBox
 from console.vocabulary import ChannelKind
 
-__all__ = ["ADDRESS_FIELDS", "DEFAULT_FIELD", "ChannelConfigError", "ChannelKind", "ChannelRow",
-           "ChannelTestResult", "ChannelsPage", "disable_channel", "list_channels", "load_page", "save_channel",
-           "send_test"]
+if TYPE_CHECKING:
+    from console.channeltest import ChannelTestResult
+
+__all__ = ["ADDRESS_FIELDS", "DEFAULT_FIELD", "ChannelConfigError", "ChannelKind", "ChannelRow", "ChannelsPage",
+           "disable_channel", "list_channels", "load_page", "save_channel", "send_test"]
 
 log = logging.getLogger("console.services.channels")
 
@@ -92,5 +94,10 @@ def disable_channel(db: Database, actor: str, channel_id: int) -> None:
 
 
 def send_test(db: Database, actor: str, channel_id: int, address: str | None) -> ChannelTestResult:
-    """Send one test message through a channel (audited); the result says whether it was delivered."""
-    return channeltest.send_test(db, actor, channel_id, address)
+    """Send one test message through a channel (audited); the result says whether it was delivered.
+
+    console.channeltest loads Apprise's plugins, which the desktop's first window must not wait for.
+    """
+    from console.channeltest import send_test as send
+
+    return send(db, actor, channel_id, address)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget
@@ -15,8 +15,11 @@ from console.gui.tasks import TaskRunner, describe
 from console.gui.views.channel_dialogs import ChannelDialog, ChannelTestDialog
 from console.gui.widgets import Banner, FilterEdit, PageHeader, set_columns, setup_table, toolbar_row
 from console.services import channels
-from console.services.channels import ChannelRow, ChannelsPage, ChannelTestResult
+from console.services.channels import ChannelRow, ChannelsPage
 from console.storage import Database
+
+if TYPE_CHECKING:
+    from console.channeltest import ChannelTestResult
 
 
 class ChannelsView(QWidget):
