@@ -3,6 +3,7 @@
 # pytest with the given arguments. Works on a fresh Debian 12 with Python 3.11.
 #
 #   bash tests/setup-and-run.sh [pytest args...]
+#   bash tests/setup-and-run.sh --gates      (the same setup, then .ci/gates instead of pytest)
 #
 # Env: PYTHON (default python3), CRISIS_CONSOLE_SYNAPSE_VENV (where Synapse goes).
 set -euo pipefail
@@ -91,4 +92,7 @@ if ! "$PYTHON" -c 'from tests.helpers.synapse import ensure_synapse_venv; ensure
   say "WARNING: no Synapse venv: the Matrix tests will be skipped"
 fi
 
+if [ "${1:-}" = --gates ]; then
+  exec bash .ci/gates "$PYTHON"  # lint-imports, ruff, mypy: the `test` extra installed them
+fi
 exec "$PYTHON" -m pytest "$@"
