@@ -124,7 +124,13 @@ def close_all(socks: list[socket.socket]) -> None:
         sock.close()
 
 
-def answer_within(url: str, token: str, seconds: float) -> None:
+ANSWERED_WITHIN = 10.0
+"""Seconds each step of a person's answer may take while the service is under siege: a bound
+against a stopped service (a starved one never answers), not a speed claim. How fast answers
+go while 2,000 slow connections are held is `python -m console.bench acks`'s to measure."""
+
+
+def answer_within(url: str, token: str, seconds: float = ANSWERED_WITHIN) -> None:
     """A real person from 127.0.0.1: opens the page and answers, each step within `seconds`."""
     with requests.Session() as http:
         start = time.monotonic()
@@ -150,7 +156,7 @@ def test_two_thousand_idle_connections_from_many_addresses_do_not_stop_answers(
         try:
             assert wait_for(lambda: server.connections >= 2000, 30), server.connections
             for token in s.tokens.values():
-                answer_within(server.url, token, 2.0)
+                answer_within(server.url, token)
             assert server.connections >= 2000  # all still held: nothing was refused to make it work
             assert all(said_before_closing(sock) is None for sock in held)
         finally:
@@ -165,14 +171,14 @@ def test_two_thousand_connections_from_one_address_are_cut_to_its_cap(seeded: tu
         port = int(server.url.rsplit(":", 1)[1])
         held = hold(port, 2000, address=lambda _i: "127.0.0.2")
         try:
-            answer_within(server.url, next(iter(s.tokens.values())), 2.0)
+            answer_within(server.url, next(iter(s.tokens.values())))
             assert wait_for(lambda: server.counts.capped == 1950, 30), server.counts
             said = closed_within(held, 30, 1950)
             assert sum(1 for reply in said if reply is not None) == 1950
             assert sum(1 for reply in said if reply is None) <= 50
             assert all(reply in (TIMED_OUT, b"") for reply in said if reply is not None)
             assert server.connections <= 60
-            answer_within(server.url, list(s.tokens.values())[1], 2.0)
+            answer_within(server.url, list(s.tokens.values())[1])
         finally:
             close_all(held)
         assert server.counts.timed_out == server.counts.shed == 0
@@ -246,7 +252,7 @@ def test_at_the_connection_limit_the_oldest_idle_connections_make_room(seeded: t
         held = hold(port, 150)
         try:
             assert wait_for(lambda: server.counts.shed >= 50, 30), server.counts
-            answer_within(server.url, next(iter(s.tokens.values())), 2.0)
+            answer_within(server.url, next(iter(s.tokens.values())))
             assert server.connections <= 100
             said = closed_within(held, 10, 50)
             assert said[0] in (TIMED_OUT, b"") and said[-1] is None  # the oldest went first

@@ -10,6 +10,7 @@ BENCHES = {
     "acks": "console.bench.acks",
     "import": "console.bench.importer",
     "gui": "console.bench.gui",
+    "directory": "console.bench.directory",
 }
 
 
