@@ -8,22 +8,43 @@ in a worker.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QPushButton
 
 from console.broadcast.errors import BroadcastError
-from console.gui.tasks import describe
+from console.gui.bridge import Bridge
+from console.gui.tasks import TaskRunner, describe
 from console.services import broadcasts
-from console.services.broadcasts import FollowUpBase, Reminded, SendResult
+from console.services.broadcasts import BroadcastStatus, FollowUpBase, Reminded, SendResult
+from console.storage import Database
 from console.vocabulary import BroadcastKind
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from console.gui.views.broadcast.dashboard import BroadcastsView
-
 log = logging.getLogger("console.gui.broadcasts")
+
+
+class ActionsHost(Protocol):
+    """What the actions need of the dashboard (console.gui.views.broadcast.dashboard.BroadcastsView)."""
+
+    db: Database
+    actor: str
+    tasks: TaskRunner
+    bridge: Bridge
+    broadcast_id: int | None
+    status: BroadcastStatus | None
+    remind_button: QPushButton
+    cancel_button: QPushButton
+    update_button: QPushButton
+    all_clear_button: QPushButton
+    confirm: Callable[[str, str], bool]
+    ask_follow_up: Callable[[BroadcastKind, FollowUpBase], tuple[str, str] | None]
+
+    def refresh(self) -> None: ...
+    def select_broadcast(self, broadcast_id: int) -> None: ...
+    def _update_buttons(self) -> None: ...
+    def _show_error(self, text: str) -> None: ...
 
 
 class BroadcastActions(QObject):
@@ -37,8 +58,8 @@ class BroadcastActions(QObject):
     done = Signal(str)
     failed = Signal(str)
 
-    def __init__(self, view: BroadcastsView) -> None:
-        super().__init__(view)
+    def __init__(self, view: ActionsHost, parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self.view = view
         self.busy = False
         view.remind_button.clicked.connect(self.remind)

@@ -87,7 +87,7 @@ class BroadcastsView(QWidget):
         self.ask_follow_up: Callable[[BroadcastKind, FollowUpBase], tuple[str, str] | None] = (
             lambda kind, base: ask_follow_up(self, kind, base.title, base.exercise))
         """Asks for the (title, body) of an update or all-clear; None cancels. Tests replace it."""
-        self.operations = BroadcastActions(self)
+        self.operations = BroadcastActions(self, self)
         self._tree_read = LiveQuery(tasks, self._plan_tree, TREE_MIN_MS, self)
         self._detail_read = LiveQuery(tasks, self._plan_detail, DETAIL_MIN_MS, self)
         for live in (self._tree_read, self._detail_read):
