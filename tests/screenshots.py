@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
@@ -36,6 +36,14 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = ("compose", "broadcasts", "directory", "channels", "templates", "audit", "settings")
 DARK_PAGES = ("compose", "broadcasts", "directory", "audit")
 ACTOR = "comms.officer"
+_Page = TypeVar("_Page")
+
+
+def page_of(window: MainWindow, key: str, kind: type[_Page]) -> _Page:
+    """The page `key` as its view class (MainWindow.page only promises a QWidget)."""
+    widget = window.page(key)
+    assert isinstance(widget, kind), f"page {key!r} is a {type(widget).__name__}, not a {kind.__name__}"
+    return widget
 
 
 def start_xvfb(display: str) -> subprocess.Popen[bytes]:
@@ -143,7 +151,9 @@ class Shooter:
             self.wait(lambda: services.state.ack == RUNNING and services.state.dispatcher == RUNNING,
                       what="the embedded services")
             self.broadcasts(db, window, demo.sink)
-            theme = window.page("settings").theme
+            from console.gui.views.settings import SettingsView
+
+            theme = page_of(window, "settings", SettingsView).theme
             for name in ("light", "dark"):
                 theme.set_theme(name)
                 for page in PAGES if name == "light" else DARK_PAGES:
@@ -178,22 +188,25 @@ class Shooter:
             from console.models import Channel
 
             old = session.scalar(select(Channel.id).where(Channel.name == "Old pager gateway"))
-            remove_channel(session, ACTOR, int(old))
+            assert old is not None
+            remove_channel(session, ACTOR, old)
 
     def broadcasts(self, db: Database, window: MainWindow, sink: MailSink) -> None:
         from sqlalchemy import select
 
         from console.acks.recorder import AnswerRequest, GroupCommitRecorder
         from console.broadcast.send import SAFETY_CHECK, BroadcastRequest, create_broadcast
+        from console.gui.views.broadcast.dashboard import BroadcastsView
         from console.models import Recipient
 
+        bridge = page_of(window, "broadcasts", BroadcastsView).bridge
         box = db.secrets
         with db.write() as session:
             drill = create_broadcast(session, box, BroadcastRequest(
                 title="Quarterly evacuation drill", body="This is a drill. Walk to your assembly point.",
                 groups=["Site: Bristol"], channels=["Demo mail"], options=list(SAFETY_CHECK), exercise=True),
                 ACTOR).broadcast_id
-        window.page("broadcasts").bridge.broadcast_created.emit(drill)
+        bridge.broadcast_created.emit(drill)
         self.wait(lambda: sink.count >= 1, what="the drill mail")
         with db.write() as session:
             fire = create_broadcast(session, box, BroadcastRequest(
@@ -201,7 +214,7 @@ class Shooter:
                 body="The fire alarm is sounding in **Leeds**. Leave by the nearest exit and go to the car park.",
                 groups=["Site: Leeds"], channels=["Demo mail"], severity="critical", options=list(SAFETY_CHECK)),
                 ACTOR).broadcast_id
-        window.page("broadcasts").bridge.broadcast_created.emit(fire)
+        bridge.broadcast_created.emit(fire)
         with db.read() as session:
             people = list(session.scalars(select(Recipient.id).where(Recipient.broadcast_id == fire)
                                           .order_by(Recipient.id)))
@@ -215,58 +228,75 @@ class Shooter:
                                                          "203.0.113.7")) for i, rid in enumerate(chosen)]
                 for future in futures:
                     future.result(30)
-                window.page("broadcasts").bridge.answers_recorded.emit(fire)
+                bridge.answers_recorded.emit(fire)
                 self.pump(1.2)
         finally:
             recorder.stop()
         self.fire = fire
 
     def show(self, window: MainWindow, page: str) -> None:
+        from console.gui.views.audit import AuditView
+        from console.gui.views.broadcast.compose import ComposeView
+        from console.gui.views.broadcast.dashboard import BroadcastsView
+        from console.gui.views.channels import ChannelsView
+        from console.gui.views.directory import DirectoryView
+        from console.gui.views.templates import TemplatesView
+
         window.show_page(page)
-        view = window.page(page)
         if page == "broadcasts":
-            view.select_broadcast(self.fire)
+            page_of(window, page, BroadcastsView).select_broadcast(self.fire)
             self.pump(1.5)
         elif page == "directory":
-            self.wait(lambda: view.contacts.rowCount() > 0, what="contacts")
-            view.select_group("Site: Leeds")
-            view.contacts_table.selectRow(2)
+            directory = page_of(window, page, DirectoryView)
+            self.wait(lambda: directory.contacts.rowCount() > 0, what="contacts")
+            directory.select_group("Site: Leeds")
+            directory.contacts_table.selectRow(2)
         elif page == "channels":
-            self.wait(lambda: view.model.rowCount() > 0, what="channels")
-            view.select_channel("Demo mail")
+            channels = page_of(window, page, ChannelsView)
+            self.wait(lambda: channels.model.rowCount() > 0, what="channels")
+            channels.select_channel("Demo mail")
         elif page == "templates":
-            self.wait(lambda: view.model.rowCount() > 0, what="templates")
-            view.select_template(view.model.row(0).id)
+            templates = page_of(window, page, TemplatesView)
+            self.wait(lambda: templates.model.rowCount() > 0, what="templates")
+            templates.select_template(templates.model.row(0).id)
         elif page == "audit":
-            view.refresh()
+            audit = page_of(window, page, AuditView)
+            audit.refresh()
             self.pump(0.5)
-            view.verify()
-            self.wait(lambda: view.banner.tone in ("ok", "error"), what="verification")
+            audit.verify()
+            self.wait(lambda: audit.banner.tone in ("ok", "error"), what="verification")
         elif page == "compose":
-            view.title_edit.setText("Network outage: email and VPN are down")
-            view.body_edit.setPlainText("Email and VPN are unavailable. Use Teams for urgent matters.\n\n"
-                                        "We will send an update within the hour.")
-            view.select(groups=["all"])
+            compose = page_of(window, page, ComposeView)
+            compose.title_edit.setText("Network outage: email and VPN are down")
+            compose.body_edit.setPlainText("Email and VPN are unavailable. Use Teams for urgent matters.\n\n"
+                                           "We will send an update within the hour.")
+            compose.select(groups=["all"])
         self.pump(1.0)
 
     def dialogs(self, window: MainWindow) -> None:
         bad = self.workdir / "staff.csv"
         bad.write_text("name,email,phone,groups\nAda Lovelace,ada@example.org,,Leeds\n,nobody@example.org,,\n"
                        "Alan Turing,not-an-email,,\nGrace Hopper,ada@example.org,,\n", encoding="utf-8")
+        from console.gui.views.channels import ChannelsView
+        from console.gui.views.directory import DirectoryView
+
         window.show_page("directory")
-        directory = window.page("directory")
+        directory = page_of(window, "directory", DirectoryView)
         directory.import_csv(bad)
         self.wait(lambda: directory.problems_dialog is not None and directory.problems_dialog.isVisible(),
                   what="the import problems")
-        directory.problems_dialog.move(340, 200)
-        self.save(directory.problems_dialog, "light-dialog-csv-problems")
-        directory.problems_dialog.reject()
+        problems = directory.problems_dialog
+        assert problems is not None
+        problems.move(340, 200)
+        self.save(problems, "light-dialog-csv-problems")
+        problems.reject()
 
         window.show_page("channels")
-        channels = window.page("channels")
+        channels = page_of(window, "channels", ChannelsView)
         channels.select_channel("Demo mail")
         channels.open_test()
         dialog = channels.test_dialog
+        assert dialog is not None
         dialog.address.setText("duty.officer@demo.example")
         dialog.send_button.click()
         self.wait(lambda: dialog.outcome.tone in ("ok", "error"), what="the test send")
@@ -276,6 +306,7 @@ class Shooter:
 
         channels.add_channel()
         edit = channels.channel_dialog
+        assert edit is not None
         edit.name.setText("Broken")
         edit.url.setText("nonsense-without-scheme")
         edit.save_button.click()

@@ -12,15 +12,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from PySide6.QtWidgets import QApplication
 from sqlalchemy import func, select, update
 
 from console.broadcast.retry import GiveUp, RetryPolicy, format_duration, parse_duration
 from console.mailsink import MailSink
+from console.storage import Database
 from tests.conftest import REPO_ROOT
 from tests.helpers import free_port
 from tests.test_send import setup_directory, staff_csv, status
+
+if TYPE_CHECKING:
+    from tests.conftest import CliRunner
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
@@ -44,7 +50,7 @@ def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(format_duration(parse_duration(text))) == seconds
 
 
-def test_retry_settings_are_typed(cli, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_retry_settings_are_typed(cli: CliRunner, sqlite_url: str) -> None:
     assert cli("settings", "set", "org.name", "Acme", db=sqlite_url).returncode == 0  # creates the database
     defaults = json.loads(cli("settings", "list", "--json", db=sqlite_url).stdout)
     assert defaults["dispatch.retry_window"] >= 1800 and defaults["dispatch.retry_max_delay_seconds"] == 60
@@ -58,12 +64,12 @@ def test_retry_settings_are_typed(cli, sqlite_url: str) -> None:  # type: ignore
         assert len(out.stderr.strip().splitlines()) == 1
 
 
-def _audit(cli, db: str) -> list[dict]:  # type: ignore[no-untyped-def]
+def _audit(cli: CliRunner, db: str) -> list[dict]:
     return json.loads(cli("audit", "export", "--format", "json", db=db).stdout)
 
 
 @pytest.mark.slow
-def test_a_90_second_relay_outage_loses_nothing(cli, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_90_second_relay_outage_loses_nothing(cli: CliRunner, sqlite_url: str, tmp_path: Path) -> None:
     n = 100
     port = free_port()  # nothing listens there until the relay "comes back"
     setup_directory(cli, sqlite_url, tmp_path, n, port)
@@ -96,7 +102,7 @@ def test_a_90_second_relay_outage_loses_nothing(cli, sqlite_url: str, tmp_path: 
     assert not [e for e in entries if e["action"] == "delivery.failed"]
 
 
-def test_a_broadcast_nobody_received_says_failed(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_broadcast_nobody_received_says_failed(cli: CliRunner, db_url: str, tmp_path: Path) -> None:
     n = 3
     port = free_port()  # nothing listens: every attempt is refused
     assert cli("contacts", "import", str(staff_csv(tmp_path / "staff.csv", n)), db=db_url).returncode == 0
@@ -142,7 +148,8 @@ def test_a_broadcast_nobody_received_says_failed(cli, db_url: str, tmp_path: Pat
     assert status(cli, db_url, 1)["state"] == "failed"
 
 
-def test_an_error_retrying_cannot_fix_fails_at_once(cli, sqlite_url: str, tmp_path: Path, mail_sink) -> None:  # type: ignore[no-untyped-def]
+def test_an_error_retrying_cannot_fix_fails_at_once(cli: CliRunner, sqlite_url: str, tmp_path: Path,
+                                                    mail_sink: MailSink) -> None:
     csv = tmp_path / "people.csv"
     csv.write_text("name,email,phone,groups\nPat O'Neil,o'neil@example.org,,\nAnn Lee,ann@example.org,,\n",
                    encoding="utf-8")
@@ -164,7 +171,7 @@ def test_an_error_retrying_cannot_fix_fails_at_once(cli, sqlite_url: str, tmp_pa
 
 
 @pytest.mark.gui
-def test_the_broadcast_tree_shows_a_failed_broadcast(qapp, sqlite_db) -> None:  # type: ignore[no-untyped-def]
+def test_the_broadcast_tree_shows_a_failed_broadcast(qapp: QApplication, sqlite_db: Database) -> None:
     from console.broadcast.outbox import finish_broadcasts
     from console.broadcast.send import BroadcastRequest, create_broadcast
     from console.broadcast.status import broadcast_status
@@ -187,7 +194,7 @@ def test_the_broadcast_tree_shows_a_failed_broadcast(qapp, sqlite_db) -> None:  
     assert state.data() == "failed"
     with sqlite_db.write() as session:
         assert finish_broadcasts(session.connection(), {bid}) == [bid]
-        assert session.get(Broadcast, bid).state == "failed"
+        assert session.get_one(Broadcast, bid).state == "failed"
         assert broadcast_status(session, bid).state == "failed"
     model.update(load_tree(sqlite_db))
     assert model.index(0, BroadcastTreeModel.STATE, model.index(0, 0)).data() == "failed"

@@ -120,7 +120,12 @@ def test_pages_are_fetched_as_the_table_scrolls(qtbot: QtBot, view: AuditView, d
         view.refresh()
     assert view.model.rowCount() == PAGE and not view.model.complete
     assert "scroll for more" in view.count_label.text()
-    qtbot.waitUntil(lambda: (view.table.scrollToBottom(), view.model.rowCount())[1] == PAGE + 154, timeout=10_000)
+
+    def scrolled_to_the_end() -> bool:
+        view.table.scrollToBottom()
+        return view.model.rowCount() == PAGE + 154
+
+    qtbot.waitUntil(scrolled_to_the_end, timeout=10_000)
     assert view.model.complete and shown(view)[-1] == 1
     assert shown(view) == sorted(shown(view), reverse=True)
 

@@ -7,24 +7,26 @@ acknowledgement service would; the view must find them on its own reads.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import Qt
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select, update
 
+from console.acks.recorder import AnswerRequest, GroupCommitRecorder
 from console.broadcast.outbox import cancel
 from console.broadcast.reminders import remind
-from console.acks.recorder import AnswerRequest, GroupCommitRecorder
 from console.broadcast.send import SAFETY_CHECK, BroadcastRequest, create_broadcast
 from console.gui.bridge import Bridge
-from console.gui.tasks import TaskRunner
 from console.gui.models.broadcast_tree import BroadcastTreeModel
 from console.gui.models.recipients import RecipientsFilter, RecipientsModel
+from console.gui.tasks import TaskRunner
 from console.gui.views.broadcast.dashboard import BroadcastsView
-from console.services.live import RecipientRow, load_changes, load_recipients, load_tree
 from console.models import Broadcast, Delivery, Incident, Recipient, utcnow
+from console.services.live import PersonDelivery, RecipientRow, load_changes, load_recipients, load_tree
 from console.storage import Database
 from tests.helpers.gui import ACTOR, seed
 
@@ -75,7 +77,7 @@ def answer(db: Database, broadcast_id: int, answers: dict[int, str]) -> None:
 
 
 @pytest.fixture
-def view(qtbot, db: Database) -> Iterator[BroadcastsView]:  # type: ignore[no-untyped-def]
+def view(qtbot: QtBot, db: Database) -> Iterator[BroadcastsView]:
     tasks, bridge = TaskRunner(), Bridge()
     widget = BroadcastsView(db, ACTOR, tasks, bridge)
     widget.confirm = lambda title, text: pytest.fail(f"unexpected question: {text}")
@@ -85,12 +87,12 @@ def view(qtbot, db: Database) -> Iterator[BroadcastsView]:  # type: ignore[no-un
     tasks.wait_idle(10_000)
 
 
-def show(qtbot, view: BroadcastsView, broadcast_id: int) -> None:  # type: ignore[no-untyped-def]
+def show(qtbot: QtBot, view: BroadcastsView, broadcast_id: int) -> None:
     with qtbot.waitSignal(view.detail_applied, timeout=10_000, check_params_cb=lambda b: b == broadcast_id):
         view.select_broadcast(broadcast_id)
 
 
-def refreshed(qtbot, view: BroadcastsView, condition) -> None:  # type: ignore[no-untyped-def]
+def refreshed(qtbot: QtBot, view: BroadcastsView, condition: Callable[[], bool]) -> None:
     """Ask for a read (as a bridge signal would) until the view shows what `condition` expects."""
     def check() -> bool:
         if not condition():
@@ -101,7 +103,7 @@ def refreshed(qtbot, view: BroadcastsView, condition) -> None:  # type: ignore[n
     qtbot.waitUntil(check, timeout=10_000)
 
 
-def test_progress_answers_and_filters(qtbot, view: BroadcastsView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_progress_answers_and_filters(qtbot: QtBot, view: BroadcastsView, db: Database) -> None:
     bid = send(db)
     deliver(db, bid, sent=5, failed=2)
     answer(db, bid, {0: "I'm safe", 1: "I need help", 2: "I'm safe"})
@@ -132,7 +134,7 @@ def test_progress_answers_and_filters(qtbot, view: BroadcastsView, db: Database)
     assert "1 of 8 people shown" in view.shown_label.text()
 
 
-def test_table_updates_in_place_while_answers_arrive(qtbot, view: BroadcastsView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_table_updates_in_place_while_answers_arrive(qtbot: QtBot, view: BroadcastsView, db: Database) -> None:
     bid = send(db)
     show(qtbot, view, bid)
     assert view.recipients.rowCount() == 8 and view.bars["pending"].value() == 8
@@ -149,7 +151,7 @@ def test_table_updates_in_place_while_answers_arrive(qtbot, view: BroadcastsView
     assert view.proxy.index(0, RecipientsModel.NAME).data() == view.recipients.row(6).name
 
 
-def test_sorting_keeps_live_rows_in_order(qtbot, view: BroadcastsView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_sorting_keeps_live_rows_in_order(qtbot: QtBot, view: BroadcastsView, db: Database) -> None:
     bid = send(db)
     show(qtbot, view, bid)
     view.table.sortByColumn(RecipientsModel.ANSWER, Qt.SortOrder.DescendingOrder)
@@ -158,7 +160,7 @@ def test_sorting_keeps_live_rows_in_order(qtbot, view: BroadcastsView, db: Datab
     assert view.proxy.index(0, RecipientsModel.ANSWER).data() == "I'm safe"
 
 
-def test_incidents_group_their_broadcasts(qtbot, view: BroadcastsView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_incidents_group_their_broadcasts(qtbot: QtBot, view: BroadcastsView, db: Database) -> None:
     first = send(db, title="Flood in the basement")
     with qtbot.waitSignal(view.tree_applied, timeout=10_000):
         view.refresh()
@@ -244,16 +246,17 @@ def test_what_the_margin_brings_back_unchanged_is_not_read_again(db: Database) -
         event.remove(db.engine, "before_cursor_execute", listener)
 
 
-def test_models_pass_the_model_tester(qtmodeltester, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_models_pass_the_model_tester(qtmodeltester: ModelTester, db: Database) -> None:
     now = dt.datetime.now(dt.UTC)
-    rows = [RecipientRow(i, f"Person {i}", f"p{i}@example.org", "pending", "", "", None) for i in range(1, 6)]
+    rows = [RecipientRow(i, f"Person {i}", f"p{i}@example.org", PersonDelivery.PENDING, "", "", None)
+            for i in range(1, 6)]
     model = RecipientsModel()
     model.set_rows(1, rows)
     proxy = RecipientsFilter()
     proxy.setSourceModel(model)
     qtmodeltester.check(model)
-    model.apply([rows[1]._replace(state="sent", answer="I need help", answered_at=now),
-                 rows[4]._replace(state="failed", error="refused")])
+    model.apply([rows[1]._replace(state=PersonDelivery.SENT, answer="I need help", answered_at=now),
+                 rows[4]._replace(state=PersonDelivery.FAILED, error="refused")])
     model.sort(RecipientsModel.STATE)
     proxy.set_mode("needs_help")
     qtmodeltester.check(model)
@@ -268,13 +271,18 @@ def test_models_pass_the_model_tester(qtmodeltester, db: Database) -> None:  # t
     qtmodeltester.check(tree)
 
 
-def test_remind_cancel_update_and_all_clear(qtbot, view: BroadcastsView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_remind_cancel_update_and_all_clear(qtbot: QtBot, view: BroadcastsView, db: Database) -> None:
     bid = send(db)
     deliver(db, bid, sent=3)
     answer(db, bid, {0: "I'm safe"})
     show(qtbot, view, bid)
     questions: list[str] = []
-    view.confirm = lambda title, text: questions.append(text) or True
+
+    def confirm(title: str, text: str) -> bool:
+        questions.append(text)
+        return True
+
+    view.confirm = confirm
 
     assert view.remind_button.isEnabled()
     with qtbot.waitSignal(view.operations.done, timeout=10_000) as done:
@@ -310,7 +318,7 @@ def test_remind_cancel_update_and_all_clear(qtbot, view: BroadcastsView, db: Dat
     refreshed(qtbot, view, lambda: view.broadcast_id == created.args[0] and not view.update_button.isEnabled())
 
 
-def test_another_console_on_the_same_database_is_seen(qtbot, db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_another_console_on_the_same_database_is_seen(qtbot: QtBot, db_url: str) -> None:
     """No bridge signal crosses consoles: the view's own timed reads must find the other's work."""
     mine, theirs = Database(db_url), Database(db_url)
     try:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 
 from console.broadcast.send import BroadcastRequest
@@ -13,6 +14,7 @@ from console.gui.bridge import Bridge
 from console.gui.tasks import TaskRunner
 from console.gui.views.broadcast.compose import ComposeView
 from console.models import Broadcast, Contact, Delivery, Recipient
+from console.services.audience import AudienceCount
 from console.storage import Database
 from console.templates import save_template
 from tests.helpers.gui import ACTOR, seed
@@ -29,7 +31,7 @@ def db(sqlite_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
-def compose(qtbot, db: Database) -> Iterator[ComposeView]:  # type: ignore[no-untyped-def]
+def compose(qtbot: QtBot, db: Database) -> Iterator[ComposeView]:
     tasks, bridge = TaskRunner(), Bridge()
     view = ComposeView(db, ACTOR, tasks, bridge)
     view.confirm = lambda text: pytest.fail(f"unexpected confirmation: {text}")
@@ -42,17 +44,19 @@ def compose(qtbot, db: Database) -> Iterator[ComposeView]:  # type: ignore[no-un
 
 def contact_id(db: Database, email: str) -> int:
     with db.read() as session:
-        return int(session.scalar(select(Contact.id).where(Contact.email == email)))
+        return session.scalars(select(Contact.id).where(Contact.email == email)).one()
 
 
-def counted(qtbot, view: ComposeView, **choice: list) -> object:  # type: ignore[no-untyped-def,type-arg]
+def counted(qtbot: QtBot, view: ComposeView, *, groups: list[str] | None = None,
+            channels: list[str] | None = None) -> AudienceCount:
     with qtbot.waitSignal(view.counted, timeout=10_000,
                           check_params_cb=lambda c: c.problem is not None or bool(c.key)) as blocker:
-        view.select(**choice)
+        view.select(groups=groups, channels=channels)
+    assert blocker.args is not None and isinstance(blocker.args[0], AudienceCount)
     return blocker.args[0]
 
 
-def test_live_count_of_recipients_and_unreachable(qtbot, compose: ComposeView) -> None:  # type: ignore[no-untyped-def]
+def test_live_count_of_recipients_and_unreachable(qtbot: QtBot, compose: ComposeView) -> None:
     assert set(compose.channels.checked()) == {"Corp mail", "Texts"}  # every channel by default
     count = counted(qtbot, compose, groups=["all"])
     assert (count.recipients, count.deliveries, count.unreachable) == (6, 9, [])
@@ -68,7 +72,7 @@ def test_live_count_of_recipients_and_unreachable(qtbot, compose: ComposeView) -
     assert compose.count_label.text() == count.problem
 
 
-def test_request_follows_the_form(qtbot, compose: ComposeView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_request_follows_the_form(qtbot: QtBot, compose: ComposeView, db: Database) -> None:
     someone = contact_id(db, "person1@example.org")
     compose.title_edit.setText("Fire alarm in building A")
     compose.body_edit.setPlainText("Leave by the **nearest** exit.")
@@ -89,7 +93,7 @@ def test_request_follows_the_form(qtbot, compose: ComposeView, db: Database) -> 
     assert compose.request().options == ["Acknowledge"]
 
 
-def test_template_fills_the_form(qtbot, compose: ComposeView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_template_fills_the_form(qtbot: QtBot, compose: ComposeView, db: Database) -> None:
     with db.write() as session:
         template = save_template(session, ACTOR, name="Evacuate", title="Evacuate the building",
                                  body="Go to the assembly point.", severity="warning",
@@ -122,9 +126,14 @@ def test_preview_shows_an_sms_within_160_characters_with_the_link(compose: Compo
     assert "I need help" in compose.preview.chat.text.toPlainText()
 
 
-def test_send_runs_in_a_worker_and_announces_the_broadcast(qtbot, compose: ComposeView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_send_runs_in_a_worker_and_announces_the_broadcast(qtbot: QtBot, compose: ComposeView, db: Database) -> None:
     asked: list[str] = []
-    compose.confirm = lambda text: asked.append(text) or True
+
+    def confirm(text: str) -> bool:
+        asked.append(text)
+        return True
+
+    compose.confirm = confirm
     compose.title_edit.setText("Power cut")
     compose.body_edit.setPlainText("Work from home today.")
     compose.select(groups=["London"], channels=["Corp mail", "Texts"])
@@ -141,9 +150,14 @@ def test_send_runs_in_a_worker_and_announces_the_broadcast(qtbot, compose: Compo
     assert compose.banner.tone == "ok"
 
 
-def test_ctrl_return_sends_and_no_means_nothing_is_written(qtbot, compose: ComposeView, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_ctrl_return_sends_and_no_means_nothing_is_written(qtbot: QtBot, compose: ComposeView, db: Database) -> None:
     asked: list[str] = []
-    compose.confirm = lambda text: asked.append(text) or False
+
+    def confirm(text: str) -> bool:
+        asked.append(text)
+        return False
+
+    compose.confirm = confirm
     compose.show()
     with qtbot.waitActive(compose):
         compose.activateWindow()
@@ -159,7 +173,7 @@ def test_ctrl_return_sends_and_no_means_nothing_is_written(qtbot, compose: Compo
         assert session.scalar(select(func.count()).select_from(Broadcast)) == 0
 
 
-def test_bad_input_is_reported_not_sent(qtbot, compose: ComposeView) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_reported_not_sent(qtbot: QtBot, compose: ComposeView) -> None:
     compose.body_edit.setPlainText("No title")
     compose.select(groups=["all"])
     with qtbot.waitSignal(compose.send_failed, timeout=5_000) as failed:
@@ -173,7 +187,7 @@ def test_bad_input_is_reported_not_sent(qtbot, compose: ComposeView) -> None:  #
     assert compose.banner.tone == "error"
 
 
-def test_custom_answers_get_the_needs_help_flag_the_officer_chooses(qtbot, compose: ComposeView) -> None:  # type: ignore[no-untyped-def]
+def test_custom_answers_get_the_needs_help_flag_the_officer_chooses(qtbot: QtBot, compose: ComposeView) -> None:
     compose.options_edit.setText("Upstairs; Trapped; Away")
     compose.options_edit.textEdited.emit(compose.options_edit.text())
     box = compose.message.help_box

@@ -97,6 +97,8 @@ def test_demo_send_from_compose_reaches_the_inbox_and_an_answer_shows_live(qtbot
     from console.gui.app import build
     from console.gui.prefs import Preferences
     from console.gui.services import RUNNING
+    from console.gui.views.broadcast.compose import ComposeView
+    from console.gui.views.broadcast.dashboard import BroadcastsView
     from console.gui.views.inbox import answer_links
 
     window, services = build(demo.db, "demo-officer",
@@ -108,6 +110,7 @@ def test_demo_send_from_compose_reaches_the_inbox_and_an_answer_shows_live(qtbot
         qtbot.waitUntil(lambda: services.state.ack == RUNNING and services.state.dispatcher == RUNNING,
                         timeout=20_000)
         compose, broadcasts = window.page("compose"), window.page("broadcasts")
+        assert isinstance(compose, ComposeView) and isinstance(broadcasts, BroadcastsView)
         qtbot.waitUntil(lambda: compose.groups.rowCount() > 0, timeout=10_000)
         compose.confirm = lambda text: True
         compose.title_edit.setText("Power cut in the IT room")

@@ -7,16 +7,18 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 from PySide6.QtCore import QSettings
+from pytestqt.qtbot import QtBot
 
 from console import settings
 from console.gui.app import build
+from console.gui.models.recipients import RecipientsFilter, RecipientsModel
 from console.gui.prefs import Preferences
 from console.gui.services import RUNNING
-from console.gui.models.recipients import RecipientsFilter, RecipientsModel
 from console.gui.views.broadcast.compose import ComposeView
 from console.gui.views.broadcast.dashboard import BroadcastsView
 from console.mailsink import MailSink
@@ -37,8 +39,9 @@ def db(sqlite_url: str, mail_sink: MailSink) -> Iterator[Database]:
     database.dispose()
 
 
-def test_compose_to_answer_shown_live(qtbot, db: Database, mail_sink: MailSink, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    window, services = build(db, ACTOR, prefs=Preferences(QSettings(str(tmp_path / "prefs.ini"), QSettings.Format.IniFormat)))
+def test_compose_to_answer_shown_live(qtbot: QtBot, db: Database, mail_sink: MailSink, tmp_path: Path) -> None:
+    prefs = Preferences(QSettings(str(tmp_path / "prefs.ini"), QSettings.Format.IniFormat))
+    window, services = build(db, ACTOR, prefs=prefs)
     qtbot.addWidget(window)
     try:
         qtbot.waitUntil(lambda: services.state.ack == RUNNING and services.state.dispatcher == RUNNING,

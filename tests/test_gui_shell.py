@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication, QMainWindow
+from PySide6.QtWidgets import QApplication, QCheckBox, QLineEdit, QMainWindow
 from pytestqt.qtbot import QtBot
 
 from console import settings
@@ -256,6 +256,7 @@ def test_settings_edit_validates_and_persists(qtbot: QtBot, app_window: tuple[Ma
     assert isinstance(view, SettingsView)
     qtbot.waitUntil(lambda: view.fields["org.name"].stored == "Crisis Console", timeout=10_000)
     url = view.fields["ack.public_url"]
+    assert isinstance(url.editor, QLineEdit)
     url.editor.clear()
     qtbot.keyClicks(url.editor, "ftp://nowhere")
     assert url.error.isVisibleTo(view) and "http://" in url.error.text()
@@ -264,7 +265,9 @@ def test_settings_edit_validates_and_persists(qtbot: QtBot, app_window: tuple[Ma
     assert not url.error.isVisibleTo(view) and view.save_button.isEnabled()
     name = view.fields["org.name"]
     name.editor.setText("Acme Ltd")
-    view.fields["dispatch.embedded"].editor.setChecked(False)
+    embedded = view.fields["dispatch.embedded"].editor
+    assert isinstance(embedded, QCheckBox)
+    embedded.setChecked(False)
 
     with qtbot.waitSignal(view.saved, timeout=10_000) as saved:
         qtbot.mouseClick(view.save_button, Qt.MouseButton.LeftButton)
