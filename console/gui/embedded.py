@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from console.acks.affinity import CpuChoice
 from console.acks.errors import AckServerError
-from console.acks.recorder import AnswerRequest, GroupCommitRecorder, Outcome
+from console.acks.recorder import GroupCommitRecorder, Outcome, Request
 from console.acks.server import AckServer
 from console.broadcast.dispatchprocess import DispatcherProcess
 from console.storage import Database
@@ -82,7 +82,7 @@ class _AnnouncingRecorder(GroupCommitRecorder):
         super().__init__(db)
         self._announce = announce
 
-    def record(self, request: AnswerRequest, timeout: float = 30.0) -> Outcome:
+    def record(self, request: Request, timeout: float = 30.0) -> Outcome:
         outcome = super().record(request, timeout)
         self._announce(outcome.broadcast_id)
         return outcome

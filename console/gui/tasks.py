@@ -48,7 +48,7 @@ class _Job(QRunnable):
     def run(self) -> None:
         try:
             result, error = self._fn(), None
-        except Exception as exc:  # noqa: BLE001 - every failure goes back to the GUI thread
+        except Exception as exc:  # every failure goes back to the GUI thread (and is logged)
             if not isinstance(exc, ConsoleError):
                 log.error("background task failed", exc_info=exc)
             result, error = None, exc
