@@ -6,5 +6,8 @@ sessions. No PySide6 here.
 
 Modules: directory (contacts, groups, CSV import), channels (add/edit/disable,
 list, test send), templates, settings, audit (search, verify, export),
-broadcasts and incidents (the live views).
+broadcasts (send, follow-up, remind, cancel, status, failures), live (the
+incident and broadcast picture, read incrementally), audience (compose choices
+and counts), acks (the answer service's start entry), demo (the demo database),
+warm (imports made before Qt's).
 """
