@@ -11,7 +11,6 @@ from __future__ import annotations
 import email
 import email.policy
 import errno
-import http.server
 import socket
 import ssl
 import threading
@@ -37,6 +36,7 @@ from channels import (
 from channels.baseline import send_raw_apprise
 from tests.helpers import free_port
 from tests.helpers.tls import self_signed_cert
+from tests.helpers.webhook import running
 
 LINK = "https://acks.example.com/a/_Tk9-x_QzW2vLmN8pRsT4u"
 FROM = "alerts@example.com"
@@ -143,28 +143,11 @@ def smtps(cert_files: tuple[Path, Path]) -> Iterator[SmtpServer]:
         controller.stop()
 
 
-class _Status500(http.server.BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.send_response(500)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def http_500() -> Iterator[int]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Status500)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield int(server.server_address[1])
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    """The port of an endpoint that answers 500 to paths under /fail."""
+    with running() as server:
+        yield server.port
 
 
 @pytest.fixture
@@ -383,7 +366,7 @@ def test_address_with_a_list_separator_cannot_be_filled_in() -> None:
 # --- failures, timeouts, secrets -------------------------------------------------------
 
 def test_http_500_is_failed_with_apprise_error_text(http_500: int) -> None:
-    url = f"json://user:s3cr3tpw@127.0.0.1:{http_500}/hook"
+    url = f"json://user:s3cr3tpw@127.0.0.1:{http_500}/fail/hook"
     result = Deliverer().send(outgoing(url, kind="group"))
 
     assert result.status is DeliveryStatus.FAILED

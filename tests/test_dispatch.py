@@ -8,10 +8,8 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,50 +19,18 @@ from sqlalchemy import create_engine, text
 from console.mailsink import MailSink
 from tests.conftest import REPO_ROOT
 from tests.helpers.synapse import SynapseServer
+from tests.helpers.webhook import Webhook, running
 from tests.test_send import LINK, send, setup_directory, status
 
 if TYPE_CHECKING:
     from tests.conftest import CliRunner
 
 
-class FlakyHook(ThreadingHTTPServer):
-    """A JSON webhook that answers 503 to the first `fail_first` requests."""
-
-    def __init__(self, fail_first: int) -> None:
-        self.fail_first = fail_first
-        self.bodies: list[dict] = []
-        self.lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _HookHandler)
-
-
-class _HookHandler(BaseHTTPRequestHandler):
-    server: FlakyHook
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with self.server.lock:
-            failing = self.server.fail_first > 0
-            if failing:
-                self.server.fail_first -= 1
-            else:
-                self.server.bodies.append(json.loads(body))
-        self.send_response(503 if failing else 200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def flaky_hook() -> Iterator[FlakyHook]:
-    server = FlakyHook(fail_first=3)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+def flaky_hook() -> Iterator[Webhook]:
+    """A JSON webhook that answers 503 to its first 3 requests."""
+    with running(fail_first=3) as server:
+        yield server
 
 
 def _audit_actions(cli: CliRunner, db: str) -> list[dict]:
@@ -72,7 +38,7 @@ def _audit_actions(cli: CliRunner, db: str) -> list[dict]:
 
 
 def test_webhook_failures_are_retried(cli: CliRunner, sqlite_url: str, tmp_path: Path, mail_sink: MailSink,
-                                      flaky_hook: FlakyHook) -> None:
+                                      flaky_hook: Webhook) -> None:
     setup_directory(cli, sqlite_url, tmp_path, 2, mail_sink.port)
     port = flaky_hook.server_address[1]
     out = cli("channels", "add", "--name", "Ops hook", "--kind", "group", "--group", "Leeds", "--url",

@@ -17,7 +17,7 @@ from console.acks.server import AckServer
 from console.broadcast.dispatcher import DispatchConfig, Dispatcher
 from console.mailsink import MailSink
 from console.storage import Database, open_database
-from tests.test_dispatch import FlakyHook, flaky_hook  # noqa: F401 - the webhook fixture
+from tests.helpers.webhook import Webhook, running
 from tests.test_send import send, setup_directory, status
 
 if TYPE_CHECKING:
@@ -40,6 +40,12 @@ def served(cli: CliRunner, db_url: str, tmp_path: Path, mail_sink: MailSink) -> 
     db.dispose()
 
 
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    with running() as server:
+        yield server
+
+
 def dispatch_all(db: Database) -> None:
     dispatcher = Dispatcher(db, DispatchConfig(processes=0, workers=2)).start()
     try:
@@ -55,16 +61,15 @@ def check_of(page: str) -> str:
 
 
 def test_a_group_only_broadcast_has_its_members_as_recipients_who_can_answer(
-        cli: CliRunner, db_url: str, served: tuple[Database, str], mail_sink: MailSink, flaky_hook: FlakyHook) -> None:  # noqa: F811
+        cli: CliRunner, db_url: str, served: tuple[Database, str], mail_sink: MailSink, webhook: Webhook) -> None:
     db, url = served
-    flaky_hook.fail_first = 0
-    hook = f"json://127.0.0.1:{flaky_hook.server_address[1]}/ops"
+    hook = f"json://127.0.0.1:{webhook.port}/ops"
     out = cli("channels", "add", "--name", "Ops room", "--kind", "group", "--group", "Leeds", "--url", hook, db=db_url)
     assert out.returncode == 0, out.stderr
 
     result = send(cli, db_url, "--group", "Leeds", "--channel", "Ops room", "--safety-check", "--wait")
     assert (result["recipients"], result["deliveries"], result["unreachable"]) == (3, 1, [])
-    [post] = flaky_hook.bodies
+    [post] = webhook.bodies
     base, token = GROUP_LINK.search(post["message"]).groups()  # type: ignore[union-attr]
     assert base == url
     page = requests.get(f"{url}/g/{token}", timeout=10)

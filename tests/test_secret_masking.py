@@ -8,12 +8,9 @@ to any 4 characters of it. Delivery runs against a real HTTP server on loopback.
 
 from __future__ import annotations
 
-import http.server
 import json
 import re
-import threading
 from collections.abc import Iterable, Iterator
-from typing import Any
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -31,6 +28,7 @@ from channels import (
 )
 from channels.secrecy import is_credential_name, looks_like_token, seal
 from channels.urls import redact, secret_parts
+from tests.helpers.webhook import Webhook, running
 
 WINDOW = 4
 
@@ -172,39 +170,14 @@ def test_token_like_values(value: str, token: bool) -> None:
 
 # --- delivery against a real HTTP server --------------------------------------------
 
-class _Hook(http.server.ThreadingHTTPServer):
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        super().__init__(("127.0.0.1", 0), _HookHandler)
-
-
-class _HookHandler(http.server.BaseHTTPRequestHandler):
-    server: _Hook
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-        self.send_response(500 if self.path.startswith("/fail") else 200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def hook() -> Iterator[_Hook]:
-    server = _Hook()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+def hook() -> Iterator[Webhook]:
+    with running() as server:
+        yield server
 
 
 @pytest.mark.parametrize("path", ["ok", "fail"])
-def test_delivery_results_hide_every_secret(hook: _Hook, path: str) -> None:
+def test_delivery_results_hide_every_secret(hook: Webhook, path: str) -> None:
     port = hook.server_address[1]
     url = f"json://{USER}:{P1}@127.0.0.1:{port}/{path}/+15555550123{CUSTOM}"
     rendered = render("sms", title="Drill", body="Test", severity="info", exercise=True, link=None)

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from channels import validate_channel_url
-from tests.test_secret_masking import CUSTOM, CUSTOM_SECRETS, HOOK, P1, P2, P3, P4, USER, _Hook, hook, leaks
+from tests.helpers.webhook import Webhook
+from tests.test_secret_masking import CUSTOM, CUSTOM_SECRETS, HOOK, P1, P2, P3, P4, USER, hook, leaks
 
 if TYPE_CHECKING:
     from tests.conftest import CliRunner
@@ -63,7 +64,7 @@ def directory(cli: CliRunner, sqlite_url: str, tmp_path: Path) -> Iterator[str]:
 
 
 def test_secrets_appear_nowhere_but_at_the_endpoint(
-        cli: CliRunner, directory: str, hook: _Hook) -> None:
+        cli: CliRunner, directory: str, hook: Webhook) -> None:
     db, port = directory, hook.server_address[1]
     channels = [
         ("Texts", "sms", f"json://{USER}:{P1}@127.0.0.1:{port}/sms/{{address}}{CUSTOM}", []),
