@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from console import audit
 from console.broadcast.errors import BroadcastError
-from console.broadcast.options import DEFAULT_OPTIONS, PRESETS, preset_of
+from console.broadcast.options import DEFAULT_OPTIONS, PRESETS, preset_help_options, preset_of
 from console.broadcast.options import clean_options as clean_broadcast_options
 from console.broadcast.send import SEVERITIES
 from console.errors import UserError
@@ -72,8 +72,7 @@ def clean_options(options: Sequence[str] | None,
     """
     cleaned = [o for o in (" ".join(o.split()) for o in (options or ())) if o] or list(DEFAULT_OPTIONS)
     if help_options is None:
-        preset = next((p for p in PRESETS.values() if p.options == tuple(cleaned)), None)
-        help_options = preset.help_options if preset else ()
+        help_options = preset_help_options(cleaned)
     try:
         return clean_broadcast_options(cleaned, help_options, field="options")
     except BroadcastError as exc:

@@ -66,10 +66,6 @@ class AnswerSource(StrEnum):
     PERSONAL = "link"
     GROUP = "group"
 
-    @property
-    def label(self) -> str:
-        return "personal link" if self is AnswerSource.PERSONAL else "self-report (group link)"
-
 
 __all__ = ["OPEN_DELIVERY_STATES", "PERSONAL_KINDS", "AnswerSource", "BroadcastKind", "BroadcastState",
            "ChannelKind", "DeliveryState", "IncidentState", "Severity"]

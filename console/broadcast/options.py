@@ -21,17 +21,6 @@ MAX_OPTIONS = 6
 
 
 @dataclass(frozen=True)
-class AnswerOptions:
-    """The answer buttons of one message and which of them ask for help."""
-
-    texts: tuple[str, ...]
-    help: frozenset[str] = frozenset()
-
-    def needs_help(self, answer: str | None) -> bool:
-        return answer is not None and answer in self.help
-
-
-@dataclass(frozen=True)
 class Preset:
     """A named answer set the editors offer."""
 
@@ -51,6 +40,12 @@ def preset_of(options: Sequence[str], help_options: Iterable[str] = ()) -> str:
     helps = set(help_options)
     return next((p.key for p in PRESETS.values()
                  if p.options == tuple(options) and set(p.help_options) == helps), "custom")
+
+
+def preset_help_options(options: Sequence[str]) -> tuple[str, ...]:
+    """The "needs help" flags of the preset these options are (none when they are no preset)."""
+    preset = next((p for p in PRESETS.values() if p.options == tuple(options)), None)
+    return preset.help_options if preset else ()
 
 
 def clean_options(options: Sequence[str] | None, help_options: Sequence[str] = (),

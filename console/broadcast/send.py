@@ -16,7 +16,13 @@ from console import audit
 from console.acks.tokens import new_token
 from console.broadcast.audience import Audience, resolve
 from console.broadcast.errors import BroadcastError, BroadcastNotFound
-from console.broadcast.options import DEFAULT_OPTIONS, PRESETS, SAFETY_CHECK, SAFETY_CHECK_HELP, clean_options
+from console.broadcast.options import (
+    DEFAULT_OPTIONS,
+    SAFETY_CHECK,
+    SAFETY_CHECK_HELP,
+    clean_options,
+    preset_help_options,
+)
 from console.models import Broadcast, Contact, Delivery, GroupLink, Incident, Recipient, utcnow
 from console.storage.secrets import SecretBox
 
@@ -69,8 +75,7 @@ def check_request(req: BroadcastRequest) -> BroadcastRequest:
         raise BroadcastError(f"kind {req.kind!r} is not one of {', '.join(KINDS)}")
     helps = req.help_options
     if helps is None:
-        preset = next((p for p in PRESETS.values() if p.options == tuple(req.options or DEFAULT_OPTIONS)), None)
-        helps = list(preset.help_options) if preset else []
+        helps = list(preset_help_options(req.options or DEFAULT_OPTIONS))
     options, helps = clean_options(req.options, helps)
     if not req.groups and not req.contact_ids:
         raise BroadcastError("--group: choose at least one group or contact")
