@@ -95,4 +95,13 @@ fi
 if [ "${1:-}" = --gates ]; then
   exec bash .ci/gates "$PYTHON"  # lint-imports, ruff, mypy: the `test` extra installed them
 fi
-exec "$PYTHON" -m pytest "$@"
+# In parallel (pytest-xdist): one worker per core, at most 4 (each starts its own PostgreSQL,
+# Synapse and Chromium). Most of the suite's time is spent waiting on real servers, retry
+# windows and signals, so two workers on two cores take ~60% of the serial time. A caller's
+# own -n / --numprocesses (-n 0: serial) wins.
+workers=()
+case " $* " in
+  *" -n"* | *" --numprocesses"* | *" -p no:xdist "*) ;;
+  *) workers=(-n "$(( $(nproc 2>/dev/null || echo 2) < 4 ? $(nproc 2>/dev/null || echo 2) : 4 ))") ;;
+esac
+exec "$PYTHON" -m pytest "${workers[@]}" "$@"
