@@ -36,20 +36,24 @@ T = TypeVar("T")
 _POOLS: list[QThreadPool] = []
 
 JOB_NICE = 5
-"""How much lower (POSIX niceness) a job's thread runs than the thread that started it. Measured
-with `python -m console.bench gui` (10,000 recipients, embedded dispatcher), three runs each,
-back to back: longest GUI stall 27-44 ms with it, 44-55 ms without; sending rate within noise."""
-_thread_state = threading.local()
+"""How much lower (POSIX niceness) jobs run than the GUI thread. Measured with `python -m
+console.bench gui` (10,000 recipients, embedded dispatcher), three runs each, back to back:
+longest GUI stall 27-44 ms with it, 44-55 ms without; sending rate within noise."""
+_PER_THREAD_NICE = sys.platform.startswith("linux")  # elsewhere setpriority would lower the whole process
 
 
-def lower_this_thread(by: int = JOB_NICE) -> None:
-    """Lower the calling thread's CPU priority once (Linux: niceness is per thread; a no-op elsewhere)."""
-    if getattr(_thread_state, "lowered", False) or not sys.platform.startswith("linux"):
+def _nice_of_this_thread() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def run_at_nice(nice: int) -> None:
+    """Set the calling thread's niceness to `nice` (absolute: a pool thread may have been started by
+    another job's thread and inherited its value). A no-op where niceness is not per thread."""
+    if not _PER_THREAD_NICE:
         return
-    _thread_state.lowered = True
-    tid = threading.get_native_id()
     try:
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + by))
+        if _nice_of_this_thread() != nice:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
     except OSError as exc:  # a sandbox may forbid it; the job still runs
         log.debug("could not lower a job thread's priority: %s", exc)
 
@@ -69,9 +73,10 @@ class _Job(QRunnable):
         self._runner = runner
         self._key = key
         self._fn = fn
+        self._nice = runner.job_nice
 
     def run(self) -> None:
-        lower_this_thread()
+        run_at_nice(self._nice)
         try:
             result, error = self._fn(), None
         except Exception as exc:  # every failure goes back to the GUI thread (and is logged)
@@ -103,6 +108,8 @@ class TaskRunner(QObject):
         self._held: list[_Job] | None = None
         self._callbacks: dict[int, tuple[Callable[[Any], None] | None, Callable[[Exception], None] | None]] = {}
         self._finished.connect(self._deliver)
+        self.job_nice = min(19, _nice_of_this_thread() + JOB_NICE) if _PER_THREAD_NICE else 0
+        """The niceness jobs run at: JOB_NICE below the thread that made the runner (the GUI thread)."""
 
     @property
     def busy(self) -> bool:
