@@ -10,7 +10,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -36,6 +48,8 @@ class Contact(Base):
     chat: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(16))
     external_id: Mapped[str | None] = mapped_column(String(100))
+    manager: Mapped[str | None] = mapped_column(String(320))
+    """The email of this person's manager: escalation lists the people who did not answer to them."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -110,6 +124,9 @@ class Incident(Base):
     exercise: Mapped[bool] = mapped_column(Boolean, default=False)
     opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[dt.datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    """Why it was closed with help requests open or people unaccounted for (`--force --reason`)."""
 
     broadcasts: Mapped[list[Broadcast]] = relationship(back_populates="incident", order_by="Broadcast.id")
 
@@ -127,17 +144,34 @@ class Broadcast(Base):
     help_options: Mapped[list[Any]] = mapped_column(default=list)
     """The options (a subset of `options`) that mean "needs help"."""
     exercise: Mapped[bool] = mapped_column(Boolean, default=False)
-    state: Mapped[str] = mapped_column(String(16), default="sending")  # sending | sent | cancelled
+    state: Mapped[str] = mapped_column(String(16), default="sending")  # console.vocabulary.BroadcastState
     audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
     channel_ids: Mapped[list[Any]] = mapped_column(default=list)
     unreachable: Mapped[list[Any]] = mapped_column(default=list)
     sender: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[dt.datetime | None]
+    scheduled_at: Mapped[dt.datetime | None]
+    """When a scheduled broadcast goes out (state `scheduled` until then)."""
+    remind_every_s: Mapped[int | None] = mapped_column(Integer)
+    """Automatic reminders: remind the silent every this many seconds ..."""
+    remind_max: Mapped[int | None] = mapped_column(Integer)
+    """... at most this many times."""
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_remind_at: Mapped[dt.datetime | None]
+    fallback_channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="SET NULL"))
+    """Reminders also go out on this channel (from the second reminder on)."""
+    escalate_after_s: Mapped[int | None] = mapped_column(Integer)
+    """After this many seconds, each manager gets one message listing their people without an answer."""
+    escalated_at: Mapped[dt.datetime | None]
 
     incident: Mapped[Incident] = relationship(back_populates="broadcasts")
 
-    __table_args__ = (Index("ix_broadcasts_incident", "incident_id"),)
+    __table_args__ = (
+        Index("ix_broadcasts_incident", "incident_id"),
+        Index("ix_broadcasts_next_remind", "next_remind_at"),
+        Index("ix_broadcasts_state_scheduled", "state", "scheduled_at"),
+    )
 
 
 class Recipient(Base):
@@ -169,10 +203,36 @@ class Recipient(Base):
     link_requested_at: Mapped[dt.datetime | None]
     """When the group page last queued this person's personal link (at most one every few minutes)."""
     opened_at: Mapped[dt.datetime | None]
+    answer_note: Mapped[str | None] = mapped_column(String(500))
+    """The short text the person added to their answer ("Where are you? What do you need?")."""
 
     __table_args__ = (
         Index("ix_recipients_broadcast", "broadcast_id"),
         Index("ix_recipients_broadcast_email", "broadcast_id", "email"),
+    )
+
+
+class HelpRequest(Base):
+    """A person of an incident who answered "needs help": open until an officer marks it handled."""
+
+    __tablename__ = "help_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    email: Mapped[str] = mapped_column(String(320))
+    """Who, across the incident's broadcasts (a person is one email within an incident)."""
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id", ondelete="SET NULL"))
+    """The answer that opened (or last reopened) it."""
+    state: Mapped[str] = mapped_column(String(16), default="open", server_default="open")  # HelpState
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[dt.datetime | None]
+    handled_by: Mapped[str | None] = mapped_column(String(200))
+    handled_note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("incident_id", "email", name="uq_help_requests_incident_email"),
+        Index("ix_help_requests_incident_state", "incident_id", "state"),
     )
 
 

@@ -28,8 +28,9 @@ OPEN_DELIVERY_STATES = (DeliveryState.PENDING.value, DeliveryState.SENDING.value
 
 
 class BroadcastState(StrEnum):
-    """sending → sent (every delivery went out) | failed (finished, some did not) | cancelled."""
+    """(scheduled →) sending → sent (every delivery went out) | failed (finished, some did not) | cancelled."""
 
+    SCHEDULED = "scheduled"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
@@ -52,6 +53,22 @@ class BroadcastKind(StrEnum):
 class IncidentState(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
+
+
+class HelpState(StrEnum):
+    """A help request (console.models.HelpRequest): open until an officer marks it handled; it may be reopened."""
+
+    OPEN = "open"
+    HANDLED = "handled"
+
+
+class PersonStatus(StrEnum):
+    """Where a person of an incident stands, across all of its messages (the incident picture)."""
+
+    NEEDS_HELP = "needs_help"
+    SAFE = "safe"  # answered (or acknowledged) and not asking for help
+    NO_ANSWER = "no_answer"
+    UNREACHABLE = "unreachable"  # no channel reached them and they have not answered
 
 
 class AnswerSource(StrEnum):

@@ -8,12 +8,40 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, union_all
 from sqlalchemy.orm import Session
 
 from console.broadcast.send import existing_broadcast
-from console.models import Delivery, Recipient
-from console.vocabulary import AnswerSource, BroadcastState, DeliveryState
+from console.models import Delivery, GroupLink, Membership, Recipient
+from console.vocabulary import OPEN_DELIVERY_STATES, AnswerSource, BroadcastState, DeliveryState
+
+
+@dataclass(frozen=True)
+class PeopleCounts:
+    """Each recipient once, however many messages they were sent (channels, reminders).
+
+    A person is *reached* when at least one of their deliveries was sent (a group post
+    of a group they are in counts); *pending* when none was sent yet and one is still
+    pending or sending; *failed* when none was sent, none is left and one failed;
+    *cancelled* when none was sent and the rest was cancelled (or there was none).
+    """
+
+    total: int = 0
+    reached: int = 0
+    pending: int = 0
+    failed: int = 0
+
+    @property
+    def cancelled(self) -> int:
+        return self.total - self.reached - self.pending - self.failed
+
+    @property
+    def not_reached(self) -> int:
+        return self.total - self.reached
+
+    def as_json(self) -> dict[str, int]:
+        return {"total": self.total, "reached": self.reached, "pending": self.pending, "failed": self.failed,
+                "cancelled": self.cancelled}
 
 
 @dataclass(frozen=True)
@@ -42,6 +70,12 @@ class BroadcastStatus:
     help_options: list[str] = field(default_factory=list)
     needs_help: int = 0  # people whose answer in force is a help option
     self_reported: int = 0  # people whose answer in force came through a group link (unconfirmed)
+    people: PeopleCounts = field(default_factory=PeopleCounts)
+    """`sent`, `failed`, `pending` and `cancelled` count deliveries (messages); this counts people."""
+
+    @property
+    def messages(self) -> int:
+        return self.sent + self.failed + self.pending + self.cancelled
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -51,6 +85,7 @@ class BroadcastStatus:
             "cancelled": self.cancelled, "acknowledged": self.acknowledged, "late": self.late,
             "answers": self.answers, "unreachable": self.unreachable, "created_at": self.created_at,
             "help_options": self.help_options, "needs_help": self.needs_help, "self_reported": self.self_reported,
+            "people": self.people.as_json(), "messages": self.messages,
         }
 
 
@@ -85,4 +120,30 @@ def broadcast_status(session: Session, broadcast_id: int) -> BroadcastStatus:
         answers=answers,
         unreachable=len(b.unreachable or []), created_at=b.created_at.isoformat(timespec="seconds"),
         help_options=list(b.help_options or []), needs_help=needs_help, self_reported=self_reported,
+        people=people_counts(session, broadcast_id, recipients),
     )
+
+
+def people_counts(session: Session, broadcast_id: int, recipients: int) -> PeopleCounts:
+    """Per person, in one grouped query: their personal deliveries and the group posts to their groups
+    (joined only when the broadcast has group posts: that join costs as much as the rest)."""
+    sent = case((Delivery.state == DeliveryState.SENT, 1), else_=0)
+    open_ = case((Delivery.state.in_(OPEN_DELIVERY_STATES), 1), else_=0)
+    failed = case((Delivery.state == DeliveryState.FAILED, 1), else_=0)
+    personal = (select(Delivery.recipient_id.label("rid"), sent.label("s"), open_.label("o"), failed.label("f"))
+                .where(Delivery.broadcast_id == broadcast_id, Delivery.recipient_id.is_not(None)))
+    posted = (select(Recipient.id.label("rid"), sent.label("s"), open_.label("o"), failed.label("f"))
+              .join(Membership, Membership.contact_id == Recipient.contact_id)
+              .join(GroupLink, (GroupLink.group_id == Membership.group_id) & (GroupLink.broadcast_id == broadcast_id))
+              .join(Delivery, Delivery.group_link_id == GroupLink.id)
+              .where(Recipient.broadcast_id == broadcast_id))
+    has_posts = session.scalar(select(GroupLink.id).where(GroupLink.broadcast_id == broadcast_id).limit(1))
+    both = (union_all(personal, posted) if has_posts is not None else personal).subquery()
+    per = (select(func.max(both.c.s).label("s"), func.max(both.c.o).label("o"), func.max(both.c.f).label("f"))
+           .group_by(both.c.rid).subquery())
+    reached, pending, failed_people = session.execute(select(
+        func.count().filter(per.c.s == 1),
+        func.count().filter((per.c.s == 0) & (per.c.o == 1)),
+        func.count().filter((per.c.s == 0) & (per.c.o == 0) & (per.c.f == 1)),
+    ).select_from(per)).one()
+    return PeopleCounts(recipients, reached, pending, failed_people)

@@ -13,6 +13,7 @@ from console.vocabulary import BroadcastKind, Severity
 if TYPE_CHECKING:
     from console.broadcast.dispatcher import Dispatcher
     from console.broadcast.outbox import Outcome
+    from console.services.broadcasts import BroadcastStatus
     from console.storage import Database
 
 
@@ -81,9 +82,10 @@ def send_cmd(args: argparse.Namespace) -> int:
     ))
     db = open_db(args)
     result = broadcasts.send(db, req, actor(args))
+    warnings = _warn(db, result.broadcast_id)
     stopped = _run_until_done(db, result.broadcast_id, result.deliveries, show=not args.json) if args.wait else None
     if args.json:
-        data = result.as_json()
+        data = {**result.as_json(), "warnings": warnings}
         if args.wait:
             data.update(_counts(db, result.broadcast_id))
         print_json(data)
@@ -141,6 +143,17 @@ def _run_until_done(db: Database, broadcast_id: int, total: int, *, show: bool) 
         return None if done else stop.exit_status
 
 
+def _warn(db: Database, broadcast_id: int) -> list[dict[str, str]]:
+    """Say on stderr what would keep the answers from coming back (links to this machine, no answer
+    service); a warning only, never a reason to stop a send. The same as JSON for --json."""
+    from console.services import readiness
+
+    found = readiness.broadcast_warnings(db, broadcast_id)
+    for w in found:
+        print(for_terminal(f"warning: {w.message}"), file=sys.stderr)
+    return [w.as_json() for w in found]
+
+
 def _counts(db: Database, broadcast_id: int) -> dict[str, object]:
     from console.services import broadcasts
 
@@ -172,19 +185,22 @@ def _report_failures(db: Database, broadcast_id: int, after_id: int = 0) -> int:
 
 
 def status_cmd(args: argparse.Namespace) -> int:
-    from console.services import broadcasts
+    from console.services import broadcasts, readiness
 
     if args.failures:
         return _failures_cmd(args)
-    st = broadcasts.status(open_db(args), args.broadcast_id)
+    db = open_db(args)
+    st = broadcasts.status(db, args.broadcast_id)
+    service = readiness.answer_service_reachable(db)
     if args.json:
-        print_json(st.as_json())
+        print_json({**st.as_json(), "answer_service": service.as_json()})
         return 0
     label = " [EXERCISE]" if st.exercise else ""
     print(for_terminal(f"broadcast {st.broadcast_id}{label}: {st.title} ({st.state}, {st.severity})"))
-    print(f"  recipients {st.recipients}   sent {st.sent}   failed {st.failed}   pending {st.pending}"
-          + (f"   cancelled {st.cancelled}" if st.cancelled else ""))
-    print(f"  acknowledged {st.acknowledged} of {st.recipients}" + (f" ({st.late} late)" if st.late else ""))
+    print(_people_line(st))
+    print(f"  {st.messages} messages: {st.sent} sent, {st.failed} failed, {st.pending} pending"
+          + (f", {st.cancelled} cancelled" if st.cancelled else ""))
+    print(f"  acknowledged {st.acknowledged} of {st.recipients} people" + (f" ({st.late} late)" if st.late else ""))
     for answer, count in st.answers.items():
         flag = " (needs help)" if answer in st.help_options else ""
         print(for_terminal(f"    {answer}{flag}: {count}"))
@@ -192,7 +208,21 @@ def status_cmd(args: argparse.Namespace) -> int:
         print(f"  self-reported through a group link (unconfirmed): {st.self_reported}")
     if st.unreachable:
         print(f"  unreachable {st.unreachable}")
+    if not service.ok:
+        gone = service.state is readiness.ServiceState.UNREACHABLE
+        print(for_terminal(f"  answer service: {service.state} at {service.url} ({service.reason})"
+                           + ("; no answers can come in" if gone else "")))
     return 0
+
+
+def _people_line(st: BroadcastStatus) -> str:
+    """People, never messages: "65 people: 60 reached, 5 not reached yet (5 pending)"."""
+    p = st.people
+    if not p.not_reached:
+        return f"  {p.total} people: all {p.total} reached" if p.total else "  0 people"
+    why = ", ".join(f"{n} {word}" for n, word in ((p.pending, "pending"), (p.failed, "failed"),
+                                                  (p.cancelled, "cancelled")) if n)
+    return f"  {p.total} people: {p.reached} reached, {p.not_reached} not reached yet ({why})"
 
 
 def _failures_cmd(args: argparse.Namespace) -> int:
@@ -214,6 +244,7 @@ def remind_cmd(args: argparse.Namespace) -> int:
 
     db = open_db(args, key=True)
     reminded = broadcasts.remind(db, args.broadcast_id, actor(args))
+    _warn(db, args.broadcast_id)
     print(f"broadcast {args.broadcast_id}: reminding {reminded.people} recipients "
           f"({reminded.deliveries} deliveries queued)")
     if not (args.wait and reminded.deliveries):

@@ -36,6 +36,7 @@ from console.gui.views.broadcast.dialogs import ask_to_send
 from console.gui.views.broadcast.live import LiveQuery
 from console.gui.views.broadcast.message import MessageForm
 from console.gui.views.broadcast.preview import PreviewPane
+from console.gui.views.broadcast.readiness import ReadinessBanner
 from console.gui.widgets import Banner
 from console.services import broadcasts
 from console.services.audience import AudienceCount, ComposeChoices, count_audience, load_choices
@@ -152,7 +153,9 @@ class ComposeView(QWidget):
         split.addWidget(audience)
         split.addWidget(self.preview)
         split.setSizes([420, 360, 380])
+        self.readiness = ReadinessBanner(self.db, self.tasks)  # links to this machine, no answer service
         layout = QVBoxLayout(self)
+        layout.addWidget(self.readiness)
         layout.addWidget(split, 1)
         layout.addLayout(bottom)
 
@@ -182,6 +185,7 @@ class ComposeView(QWidget):
         self._templates = choices.templates
         self.message.set_templates(choices.templates)
         self.public_url, self.org_name = choices.public_url, choices.org_name
+        self.readiness.check(*self._audience_key())
         self.update_preview()
         self.choices_loaded.emit()
 
@@ -250,6 +254,7 @@ class ComposeView(QWidget):
                 self.tr("{u} cannot be reached on the chosen channels").format(u=len(missing)) if missing else "")
             self.unreachable_label.setToolTip("\n".join(f"{u['contact']}: {u['why']}" for u in missing[:30])
                                               + ("\n…" if len(missing) > 30 else ""))
+        self.readiness.check(*self._audience_key())
         self.counted.emit(count)
 
     # -- preview ---------------------------------------------------------------------------

@@ -128,9 +128,10 @@ class BroadcastsView(QWidget):
         self.error_label.hide()
         self.bars: dict[str, QProgressBar] = {}
         grid = QGridLayout()
-        labels = (("delivered", self.tr("Delivered"), self.tr("%v of %m delivered")),
-                  ("failed", self.tr("Failed"), self.tr("%v of %m failed")),
-                  ("pending", self.tr("Pending"), self.tr("%v of %m pending")),
+        # Every bar counts people (a person sent two messages counts once); messages_label counts messages.
+        labels = (("delivered", self.tr("Reached"), self.tr("%v of %m people reached")),
+                  ("failed", self.tr("Failed"), self.tr("%v of %m people failed")),
+                  ("pending", self.tr("Pending"), self.tr("%v of %m people pending")),
                   ("answered", self.tr("Answered"), self.tr("%v of %m people answered")))
         for row, (key, text, fmt) in enumerate(labels):
             bar = QProgressBar()
@@ -141,6 +142,10 @@ class BroadcastsView(QWidget):
             self.bars[key] = bar
             grid.addWidget(QLabel(text), row, 0)
             grid.addWidget(bar, row, 1)
+        self.people_label = QLabel()
+        self.people_label.setObjectName("peopleCounts")
+        self.messages_label = QLabel()
+        self.messages_label.setObjectName("messageCounts")
         self.answers_label = QLabel()
         self.answers_label.setWordWrap(True)
         self.chart = AnswersChart()
@@ -195,7 +200,9 @@ class BroadcastsView(QWidget):
         box = QVBoxLayout(detail)
         box.addWidget(self.heading)
         box.addWidget(self.error_label)
+        box.addWidget(self.people_label)
         box.addLayout(grid)
+        box.addWidget(self.messages_label)
         box.addWidget(self.answers_label)
         box.addWidget(self.chart, 2)
         box.addLayout(filters)
@@ -335,17 +342,27 @@ class BroadcastsView(QWidget):
             for bar in self.bars.values():
                 self._set_bar(bar, 0, 1)
             self.answers_label.clear()
+            self.people_label.clear()
+            self.messages_label.clear()
             self.shown_label.clear()
             self._update_buttons()
             return
         drill = self.tr("[EXERCISE] ") if st.exercise else ""
         self.heading.setText(self.tr("<b>{drill}{title}</b> — {kind}, {severity}, {state}").format(
             drill=drill, title=st.title.replace("<", "&lt;"), kind=st.kind, severity=st.severity, state=st.state))
-        total = st.sent + st.failed + st.pending + st.cancelled
-        self._set_bar(self.bars["delivered"], st.sent, total)
-        self._set_bar(self.bars["failed"], st.failed, total)
-        self._set_bar(self.bars["pending"], st.pending, total)
+        people = st.people
+        self._set_bar(self.bars["delivered"], people.reached, people.total)
+        self._set_bar(self.bars["failed"], people.failed, people.total)
+        self._set_bar(self.bars["pending"], people.pending, people.total)
         self._set_bar(self.bars["answered"], st.acknowledged, st.recipients)
+        self.people_label.setText(
+            self.tr("{n} people: all {n} reached").format(n=people.total) if not people.not_reached else
+            self.tr("{n} people: {reached} reached, {rest} not reached yet").format(
+                n=people.total, reached=people.reached, rest=people.not_reached))
+        self.messages_label.setText(
+            self.tr("{m} messages: {sent} sent, {failed} failed, {pending} pending").format(
+                m=st.messages, sent=st.sent, failed=st.failed, pending=st.pending)
+            + (self.tr(", {c} cancelled").format(c=st.cancelled) if st.cancelled else ""))
         parts = [f"{answer}: {count}" for answer, count in st.answers.items()]
         if st.unreachable:
             parts.append(self.tr("unreachable: {n}").format(n=st.unreachable))
