@@ -146,6 +146,6 @@ def test_update_and_all_clear_thread_into_the_incident(cli: CliRunner, sqlite_ur
     first = send(cli, sqlite_url, "--group", "all", "--wait")
     update = send(cli, sqlite_url, "--group", "all", "--kind", "update", "--incident", str(first["incident_id"]))
     clear = send(cli, sqlite_url, "--group", "all", "--kind", "all_clear", "--incident", str(first["incident_id"]),
-                 "--wait")
+                 "--force", "--reason", "nobody answers in this test", "--wait")
     assert update["incident_id"] == clear["incident_id"] == first["incident_id"]
     assert status(cli, sqlite_url, clear["broadcast_id"])["kind"] == "all_clear"

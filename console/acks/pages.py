@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from string import Template
 
-from console.acks.answers import LINK_INTERVAL, Outcome
+from console.acks.answers import LINK_INTERVAL, NOTE_MAX, Outcome
 from console.acks.lookup import BroadcastView, RecipientView
 from console.vocabulary import AnswerSource
 
@@ -162,6 +162,7 @@ def _answer_skeleton(ctx: PageContext, b: BroadcastView, chosen: str | None, ask
         time_text=time_text(b.created_at), title=b.title, body_html=Markup(b.body_html), notices=join(notices),
         check=Markup(_CHECK_SLOT), prompt="Please confirm you have read this" if single else "Please answer",
         email_field=render("email_field") if ask_email else Markup(""), buttons=buttons,
+        note_field=render("note_field", max=str(NOTE_MAX)),
         link_button=render("link_button") if offer_link else Markup(""),
     )
     return _layout(ctx, title=b.title, content=content, severity=b.severity, exercise=b.exercise)
@@ -185,6 +186,7 @@ def confirmation_page(ctx: PageContext, b: BroadcastView, outcome: Outcome, *, b
         "confirm", answer=outcome.answer, time_iso=Markup(_iso(answered)),
         time_text=Markup(time_text(answered, seconds=True)), for_whom=f" for {email}" if email else "",
         notices=join(notices), title=b.title, back_url=back_url,
+        note=render("note_given", note=outcome.note) if outcome.note else Markup(""),
     )
     return _layout(ctx, title="Answer recorded", content=content, severity=b.severity, exercise=b.exercise)
 

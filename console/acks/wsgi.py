@@ -30,6 +30,7 @@ from http import HTTPStatus
 from typing import Any
 
 from console.acks import pages
+from console.acks.answers import NOTE_MAX, clean_note
 from console.acks.errors import RecipientGone, RecorderUnavailable
 from console.acks.formcheck import FormCheck, load_form_check
 from console.acks.http import MAX_BODY, SECURITY_HEADERS, BadRequest, BodyTooLarge, Request, Response, StartResponse
@@ -161,8 +162,9 @@ class AckApp:
                                              "Please wait a minute and press your answer again.")
         fields = self._form(req, digest)
         answer = self._option(fields, broadcast)
-        outcome = self._unchanged(recipient, answer) or self._record(
-            AnswerRequest(recipient.id, answer, req.client, AnswerSource.PERSONAL))
+        note = self._note(fields)
+        outcome = (None if note else self._unchanged(recipient, answer)) or self._record(
+            AnswerRequest(recipient.id, answer, req.client, AnswerSource.PERSONAL, note))
         return Response(200, pages.confirmation_page(self._ctx(req), broadcast, outcome, back_url=req.url).encode())
 
     def _group(self, req: Request, digest: str | None) -> Response:
@@ -193,8 +195,9 @@ class AckApp:
                 self.recorder.barrier(self.record_timeout)
             return Response(200, pages.link_sent_page(ctx, broadcast, back_url=req.url).encode())
         answer = self._option(fields, broadcast)
+        note = self._note(fields)
         if recipient is not None:
-            self._record(AnswerRequest(recipient.id, answer, req.client, AnswerSource.GROUP))
+            self._record(AnswerRequest(recipient.id, answer, req.client, AnswerSource.GROUP, note))
         else:
             self.recorder.barrier(self.record_timeout)
         return Response(200, pages.self_report_page(ctx, broadcast, answer=answer, check=check,
@@ -213,6 +216,16 @@ class AckApp:
         if answer not in broadcast.options:
             raise BadRequest("Please choose one of the answers on the page.")
         return answer
+
+    @staticmethod
+    def _note(fields: dict[str, str]) -> str | None:
+        """The optional note, cleaned; over NOTE_MAX characters it is refused (the field's own limit
+        keeps a browser under it, so only a hand-made request gets here)."""
+        note = clean_note(fields.get("note"))
+        if note is not None and len(note) > NOTE_MAX:
+            raise BadRequest(f"Your note is longer than {NOTE_MAX} characters. Please shorten it and "
+                             "press your answer again; nothing was recorded.")
+        return note
 
     @staticmethod
     def _unchanged(recipient: RecipientView, answer: str) -> Outcome | None:

@@ -9,5 +9,6 @@ list, test send), templates, settings, audit (search, verify, export),
 broadcasts (send, follow-up, remind, cancel, status, failures), live (the
 incident and broadcast picture, read incrementally), audience (compose choices
 and counts), acks (the answer service's start entry), demo (the demo database),
-warm (imports made before Qt's).
+warm (imports made before Qt's), incidents (every person of an incident, help
+requests handled and reopened, the guarded close).
 """

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from console.broadcast import failures as _failures
 from console.broadcast import outbox, reminders
@@ -20,9 +21,11 @@ from console.broadcast.failures import ChannelFailures, FailedDelivery
 from console.broadcast.options import DEFAULT_OPTIONS, SAFETY_CHECK, SAFETY_CHECK_HELP
 from console.broadcast.send import BroadcastRequest, SendResult, check_request, create_broadcast
 from console.broadcast.status import BroadcastStatus, broadcast_status
-from console.models import Broadcast, Channel, Delivery
+from console.incident import guard as close_guard
+from console.incident.guard import CloseCheck
+from console.models import Broadcast, Channel, Delivery, Incident
 from console.storage import Database
-from console.vocabulary import BroadcastKind, Severity
+from console.vocabulary import BroadcastKind, IncidentState, Severity
 
 __all__ = ["DEFAULT_OPTIONS", "BroadcastRequest", "BroadcastStatus", "ChannelFailures", "FailedDelivery",
            "FailureReport", "FollowUpBase", "Reminded", "SendResult", "answer_options", "cancel", "check",
@@ -77,12 +80,33 @@ def check(req: BroadcastRequest) -> BroadcastRequest:
     return check_request(req)
 
 
-def send(db: Database, req: BroadcastRequest, actor: str) -> SendResult:
-    """Check the request, then write the broadcast and its whole outbox in one transaction."""
+def send(db: Database, req: BroadcastRequest, actor: str, *, force: bool = False,
+         reason: str | None = None) -> SendResult:
+    """Check the request, then write the broadcast and its whole outbox in one transaction.
+
+    The all-clear closes its incident, so it is refused (console.incident.errors.UnsafeClose, with the
+    counts) while help requests are open or people have not answered, unless `force` with a `reason`;
+    the closer and the reason are stored on the incident and audited (console.incident.guard).
+    """
     req = check_request(req)
     box = db.secrets  # before the write: loading the key may write its check value
     with db.write() as session:
-        return create_broadcast(session, box, req, actor)
+        closing = _closing(session, req, force, reason)
+        result = create_broadcast(session, box, req, actor)
+        if closing is not None:
+            close_guard.record_close(session, closing, actor, by=BroadcastKind.ALL_CLEAR.value,
+                                     broadcast=result.broadcast_id)
+        return result
+
+
+def _closing(session: Session, req: BroadcastRequest, force: bool, reason: str | None) -> CloseCheck | None:
+    """The guard's verdict on an all-clear for an open incident (None: nothing is closed by this send)."""
+    if req.kind != BroadcastKind.ALL_CLEAR or req.incident_id is None:
+        return None
+    state = session.scalar(select(Incident.state).where(Incident.id == req.incident_id))
+    if state is None or state == IncidentState.CLOSED:  # create_broadcast words the first; the second is closed
+        return None
+    return close_guard.check_close(session, req.incident_id, force=force, reason=reason)
 
 
 def follow_up_base(db: Database, broadcast_id: int) -> FollowUpBase:

@@ -17,8 +17,9 @@ from PySide6.QtWidgets import QPushButton
 from console.broadcast.errors import BroadcastError
 from console.gui.bridge import Bridge
 from console.gui.tasks import TaskRunner, describe
-from console.services import broadcasts
-from console.services.broadcasts import BroadcastStatus, FollowUpBase, Reminded, SendResult
+from console.services import broadcasts, incidents
+from console.services.broadcasts import BroadcastRequest, BroadcastStatus, FollowUpBase, Reminded, SendResult
+from console.services.incidents import PictureCounts
 from console.storage import Database
 from console.vocabulary import BroadcastKind
 
@@ -134,7 +135,27 @@ class BroadcastActions(QObject):
             self.failed.emit(str(exc))
             return
         db, actor = self.view.db, self.view.actor
+        if kind is BroadcastKind.ALL_CLEAR:
+            incident = base.incident_id
+            self._run(lambda: incidents.close_check(db, incident), lambda counts: self._clear(req, counts))
+            return
         self._run(lambda: broadcasts.send(db, req, actor), self._sent)
+
+    def _clear(self, req: BroadcastRequest, counts: PictureCounts) -> None:
+        """The all-clear closes the incident: with help requests open or people unaccounted for, ask first."""
+        force = bool(counts.needs_help_open or counts.unaccounted)
+        reason = None
+        if force:
+            question = self.tr("{help} people still need help and {silent} have not answered ({unreachable} of "
+                               "them unreachable). Send the all-clear and close the incident anyway?").format(
+                help=counts.needs_help_open, silent=counts.unaccounted, unreachable=counts.unreachable)
+            if not self.view.confirm(self.tr("Send the all-clear"), question):
+                self.view._update_buttons()
+                return
+            reason = self.tr("confirmed in the console: {help} needing help, {silent} unaccounted for").format(
+                help=counts.needs_help_open, silent=counts.unaccounted)
+        db, actor = self.view.db, self.view.actor
+        self._run(lambda: broadcasts.send(db, req, actor, force=force, reason=reason), self._sent)
 
     def _sent(self, result: SendResult) -> None:
         self.view.bridge.broadcast_created.emit(result.broadcast_id)
