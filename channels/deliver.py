@@ -207,10 +207,12 @@ class Deliverer:
     def _notify(self, plugin: NotifyBase, outgoing: Outgoing, target: str, threshold: float,
                 started: float) -> DeliveryResult:
         rendered = outgoing.rendered
-        if rendered.body_format == MARKDOWN and isinstance(plugin, NotifyEmail):
-            # Apprise's own Markdown converter passes raw HTML through and makes <img> of
-            # images (remote ones are tracking pixels); ours escapes the one and drops the other.
-            rendered = as_html(rendered)
+        if isinstance(plugin, NotifyEmail):
+            _dress_email(plugin, rendered)
+            if rendered.body_format == MARKDOWN:
+                # Apprise's own Markdown converter passes raw HTML through and makes <img> of
+                # images (remote ones are tracking pixels); ours escapes the one and drops the other.
+                rendered = as_html(rendered)
         self._apprise.add(plugin)
         try:
             with fast.lazy_tls(), smtppool.reuse(self._pool):
@@ -256,6 +258,20 @@ def _fallback_target(url: str) -> str:
         return f"{scheme_of(url)}://{MASK}"
     except ChannelError:
         return MASK
+
+
+def _dress_email(plugin: NotifyEmail, rendered: Rendered) -> None:
+    """Give this mail the message's headers and sender name, through Apprise's own fields (what
+    the URL's ``+Header=value`` and ``name=`` set). The channel URL wins where it sets either:
+    a header of the same name, or a sender name other than Apprise's default. Done after the
+    privacy form is taken: these values are not secrets and must not be masked in error texts."""
+    present = {str(name).lower() for name in plugin.headers}
+    for name, value in rendered.headers:
+        if name.lower() not in present:
+            plugin.headers[name] = value
+    current = plugin.from_addr[0]
+    if rendered.sender_name and (not current or current == plugin.app_id):
+        plugin.from_addr = [rendered.sender_name, plugin.from_addr[1]]
 
 
 def _refusal(plugin: NotifyBase, outgoing: Outgoing) -> str | None:

@@ -5,6 +5,16 @@ title and at the start of the body, and the personal answer link appears as a ra
 on its own line after a short call to action. Email and chat get Markdown; SMS gets a
 plain text of at most 160 characters in which the link is never cut (the text is).
 
+Email also says how urgent it is, so that a critical alert does not look like an info
+note: ``[CRITICAL]``/``[WARNING]`` in the subject (after ``[EXERCISE]``), the same label
+at the top of the body, and headers (:attr:`Rendered.headers`): ``Auto-Submitted:
+auto-generated`` on every mail (out-of-office replies stay away, RFC 3834), and
+``Importance``/``X-Priority`` for critical. The organisation is the sender's display name.
+
+SMS leads with what a reader needs in the first seconds: the title, the first
+instruction (the body's first sentence), the answer link; the rest of the text follows
+as far as it fits, whole sentences first.
+
 The link is written as a Markdown autolink, ``<https://…>``: Apprise converts Markdown
 to HTML and then HTML to the plain-text part, turning ``<a href=…>words</a>`` into just
 "words"; an autolink's text *is* the URL, so the plain part keeps it. A bare URL would
@@ -16,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +50,15 @@ SMS_MAXLEN = 160
 SMS_TITLE_MAXLEN = 40
 SMS_MIN_TEXT = 40  # below this much message text, list fewer answer options instead
 ELLIPSIS = "…"
+SMS_MIN_PROSE = 20  # less room than this after the link: the rest of the text is only hinted at ("…")
+
+# The email subject's and body's severity label; info needs none.
+SEVERITY_LABELS: dict[Severity, str] = {Severity.WARNING: "WARNING", Severity.CRITICAL: "CRITICAL"}
+# Every broadcast mail is machine-sent (RFC 3834): auto-responders must not answer it. The
+# second header is what Microsoft Exchange honours for out-of-office replies instead.
+AUTO_HEADERS: tuple[tuple[str, str], ...] = (("Auto-Submitted", "auto-generated"),
+                                             ("X-Auto-Response-Suppress", "OOF, AutoReply"))
+URGENT_HEADERS: tuple[tuple[str, str], ...] = (("Importance", "high"), ("X-Priority", "1 (Highest)"))
 
 # Why critical → FAILURE: Apprise has no "critical" type; its four are info, success,
 # warning and failure, and failure is the one services render most urgently (red
@@ -62,11 +81,14 @@ _MD_BLOCK_START = re.compile(r"^\s*(#|>|[-*+]\s|\d+[.)]\s|```|~~~|\||<)")
 @dataclass(frozen=True)
 class Rendered:
     """What Apprise is given: title, body and the body's format (an Apprise NotifyFormat value:
-    TEXT, MARKDOWN or HTML)."""
+    TEXT, MARKDOWN or HTML); for email also extra headers and the sender's display name
+    (the Deliverer sets them on Apprise's email plugin; other kinds have none)."""
 
     title: str
     body: str
     body_format: str
+    headers: tuple[tuple[str, str], ...] = ()
+    sender_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,11 +154,21 @@ def _cut(text: str, room: int) -> str:
     return cut.rstrip() + ELLIPSIS
 
 
-def _title(title: str, exercise: bool, reminder: bool, room: int | None) -> str:
+def severity_label(severity: str) -> str:
+    """``CRITICAL``/``WARNING`` for the email subject and body; "" for info."""
+    return SEVERITY_LABELS.get(Severity(severity), "")
+
+
+def email_headers(severity: str) -> tuple[tuple[str, str], ...]:
+    """The extra headers of a broadcast mail of this severity."""
+    return AUTO_HEADERS + (URGENT_HEADERS if Severity(severity) is Severity.CRITICAL else ())
+
+
+def _title(title: str, exercise: bool, reminder: bool, room: int | None, label: str = "") -> str:
     core = " ".join(title.split())
     if reminder:
         core = f"{REMINDER} {core}" if core else REMINDER[:-1]
-    prefix = f"{EXERCISE} " if exercise else ""
+    prefix = (f"{EXERCISE} " if exercise else "") + (f"[{label}] " if label else "")
     if room is not None:
         core = _cut(core, max(0, room - len(prefix)))
     return (prefix + core).strip()
@@ -156,7 +188,7 @@ def render(
         exercise: label the message ``[EXERCISE]`` in the title and the body's first line.
         link: the personal (or group) answer link, or None for a message without one.
         options: the answer options, listed in the call to action.
-        org_name: signs Markdown bodies; SMS has no room for it.
+        org_name: signs Markdown bodies and is an email's sender name; SMS has no room for it.
         reminder: a reminder to someone who has not answered.
         service_limits: the target service's limits, if known; both title and body are
             kept within them by shortening the text, never the link.
@@ -170,23 +202,30 @@ def render(
                            reminder=reminder, limits=service_limits)
     if kind not in ("email", "chat", "group"):
         raise ChannelError(f"unknown channel kind {kind!r}")
-    return _render_markdown(title=title, body=body, exercise=exercise, link=link, options=options,
-                            org_name=org_name, reminder=reminder, limits=service_limits)
+    label = severity_label(severity) if kind == "email" else ""
+    rendered = _render_markdown(title=title, body=body, exercise=exercise, link=link, options=options,
+                                org_name=org_name, reminder=reminder, limits=service_limits, label=label)
+    if kind != "email":
+        return rendered
+    return replace(rendered, headers=email_headers(severity), sender_name=" ".join(org_name.split()))
 
 
 def _render_markdown(*, title: str, body: str, exercise: bool, link: str | None,
                      options: Sequence[str], org_name: str, reminder: bool,
-                     limits: ServiceLimits | None) -> Rendered:
+                     limits: ServiceLimits | None, label: str = "") -> Rendered:
     title_room = limits.title_maxlen if limits and limits.title_maxlen > 0 else None
-    full_title = _title(title, exercise, reminder, title_room)
+    full_title = _title(title, exercise, reminder, title_room, label)
 
     head_parts = []
     if exercise:
         head_parts.append(EXERCISE)
+    text = body.strip()
+    if label:  # "CRITICAL:" before a sentence; "CRITICAL" alone above a Markdown block
+        alone = not reminder and (not text or _MD_BLOCK_START.match(text))
+        head_parts.append(f"**{label}**" if alone else f"**{label}:**")
     if reminder:
         head_parts.append(f"{REMINDER} we have not had your answer yet.")
     head = " ".join(head_parts)
-    text = body.strip()
 
     tail = ""
     if link:
@@ -255,7 +294,7 @@ def as_html(rendered: Rendered) -> Rendered:
     """
     if rendered.body_format != MARKDOWN:
         return rendered
-    return Rendered(rendered.title, _markdown().render(rendered.body), HTML)
+    return replace(rendered, body=_markdown().render(rendered.body), body_format=HTML)
 
 
 def _plain(markdown: str) -> str:
@@ -266,8 +305,55 @@ def _plain(markdown: str) -> str:
     return " ".join(text.split())
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"'(]?[^\W_a-z])")  # not before a lower-case word
+_MD_LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+
+
+def _sentences(text: str) -> list[str]:
+    return [part for part in _SENTENCE_END.split(text) if part]
+
+
+def _instruction(markdown: str) -> tuple[str, str]:
+    """The first instruction (the first sentence of the first paragraph, heading or list item)
+    and the rest of the text, both as plain text."""
+    blocks: list[list[str]] = []
+    for line in markdown.strip().splitlines():
+        if not line.strip():
+            blocks.append([])
+        elif not blocks or _MD_BLOCK_START.match(line) or _MD_LIST_MARK.match(line):
+            blocks.append([_MD_LIST_MARK.sub("", line)])
+        else:
+            blocks[-1].append(line)
+    texts = [t for t in (_plain("\n".join(b)) for b in blocks) if t]
+    if not texts:
+        return "", ""
+    first = _sentences(texts[0])
+    rest = first[1:] + [t if t[-1] in ".!?…:;," else f"{t};" for t in texts[1:-1]] + texts[1:][-1:]
+    return first[0], " ".join(rest)
+
+
+def _fit_prose(text: str, room: int) -> str:
+    """As much of ``text`` as fits in ``room``: whole sentences, then part of the next one if
+    that says something, else an ellipsis telling the reader there is more."""
+    if len(text) <= room:
+        return text
+    kept = ""
+    for sentence in _sentences(text):
+        longer = f"{kept} {sentence}" if kept else sentence
+        if len(longer) > room - 2:  # keep room for " …"
+            break
+        kept = longer
+    left = room - (len(kept) + 1 if kept else 0)
+    if left >= SMS_MIN_PROSE:
+        return (f"{kept} " if kept else "") + _cut(text[len(kept):].strip(), left)
+    if room < len(ELLIPSIS):
+        return ""
+    return f"{kept} {ELLIPSIS}" if kept else ELLIPSIS
+
+
 def _render_sms(*, title: str, body: str, exercise: bool, link: str | None, options: Sequence[str],
                 reminder: bool, limits: ServiceLimits | None) -> Rendered:
+    """Title, first instruction, answer link, then the rest of the text as far as it fits."""
     limit = SMS_MAXLEN
     if limits and limits.body_maxlen > 0:
         limit = min(limit, limits.body_maxlen)
@@ -277,7 +363,8 @@ def _render_sms(*, title: str, body: str, exercise: bool, link: str | None, opti
         title_room = min(title_room, limits.title_maxlen)
 
     prefix = f"{EXERCISE} " if exercise else ""
-    text = _plain(body)
+    instruction, prose = _instruction(body)
+    lead = prefix + instruction
     link_lines = [""] if not link else [
         f"{call_to_action(options)}: {link}",
         f"{'Answer' if len([o for o in options if o.strip()]) > 1 else call_to_action(options)}: {link}",
@@ -293,14 +380,21 @@ def _render_sms(*, title: str, body: str, exercise: bool, link: str | None, opti
         for link_line in link_lines:
             room = limit - title_cost - (1 if link_line else 0) - len(link_line)
             if room >= len(prefix.strip()):
-                layouts.append((sms_title, link_line, room))
-    if layouts:
-        wanted = len(prefix) + min(len(text), SMS_MIN_TEXT)
-        sms_title, link_line, room = next((lay for lay in layouts if lay[2] >= wanted),
-                                          max(layouts, key=lambda lay: lay[2]))
-        first = _cut(prefix + text, room) if text else prefix.strip()
-        if exercise and not first.startswith(EXERCISE):
-            first = prefix.strip()
-        sms_body = "\n".join(part for part in (first, link_line) if part)
-        return Rendered(sms_title, sms_body, TEXT)
-    raise ChannelError(f"the answer link is too long for a {limit}-character SMS")
+                layouts.append((sms_title, link_line, room, title_cost))
+    if not layouts:
+        raise ChannelError(f"the answer link is too long for a {limit}-character SMS")
+    # The whole instruction under the full title (a shorter call to action if need be); else
+    # enough of it to be useful; else the most room there is.
+    wanted = len(prefix) + min(len(instruction), SMS_MIN_TEXT)
+    sms_title, link_line, room, title_cost = next(
+        (lay for lay in layouts if lay[0] == titles[0] and lay[2] >= len(lead.strip())),
+        next((lay for lay in layouts if lay[2] >= wanted), max(layouts, key=lambda lay: lay[2])))
+    first = _cut(lead, room) if instruction else prefix.strip()
+    if exercise and not first.startswith(EXERCISE):
+        first = prefix.strip()
+    if instruction and first != lead:  # the instruction itself was cut: no room for more
+        prose = ""
+    parts = [part for part in (first, link_line) if part]
+    used = title_cost + len("\n".join(parts))
+    rest = _fit_prose(prose, limit - used - (1 if parts else 0)) if prose else ""
+    return Rendered(sms_title, "\n".join([*parts, rest] if rest else parts), TEXT)

@@ -80,6 +80,20 @@ def _region(value: str) -> str:
     return value.upper()
 
 
+def _timezone(value: str) -> str:
+    """An IANA zone name that this machine's time zone database knows."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = value.strip()
+    if name.upper() == "UTC":
+        return "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("expected an IANA time zone such as Europe/London, America/New_York or UTC") from None
+    return name
+
+
 @dataclass(frozen=True)
 class SettingDef:
     key: str
@@ -93,6 +107,7 @@ DEFINITIONS: dict[str, SettingDef] = {
     for d in (
         SettingDef("org.name", _text, "Crisis Console", "Organisation name shown on messages and answer pages"),
         SettingDef("org.phone_region", _region, None, "Default country for phone numbers without +country code"),
+        SettingDef("org.timezone", _timezone, "UTC", "Time zone of answer pages' times (IANA, e.g. Europe/London)"),
         SettingDef("ack.public_url", _url, "http://127.0.0.1:8765", "Base URL of the acknowledgement service in links"),
         SettingDef("ack.host", _text, "127.0.0.1", "Address the embedded acknowledgement service listens on"),
         SettingDef("ack.port", _port, 8765, "Port of the embedded acknowledgement service (0 = any free port)"),

@@ -197,7 +197,7 @@ def test_email_arrives_once_with_personal_link_in_plain_body(smtp: SmtpServer) -
     [mail] = smtp.collector.wait_for(1)
     assert mail.rcpt_tos == ("bob@example.com",)
     assert mail.mail_from == FROM
-    assert mail.subject == "[EXERCISE] Fire in building B"
+    assert mail.subject == "[EXERCISE] [CRITICAL] Fire in building B"
     assert mail.text.splitlines()[0].startswith("[EXERCISE]")
     assert LINK in mail.text.split()  # the raw URL, whole, as its own word
     assert "Answer (I'm safe / I need help):" in mail.text

@@ -78,7 +78,7 @@ def test_markdown_link_survives_apprise_html_and_text_conversion(kind: str) -> N
 
 def test_markdown_block_keeps_its_meaning_under_the_label() -> None:
     rendered = make("email", exercise=True, body="# Evacuate\n\n- stairs only")
-    assert rendered.body.startswith("[EXERCISE]\n\n# Evacuate")
+    assert rendered.body.startswith("[EXERCISE] **CRITICAL**\n\n# Evacuate")
 
 
 def test_reminder_and_organisation() -> None:
@@ -97,7 +97,8 @@ def test_sms_fits_160_characters_and_keeps_the_whole_link(exercise: bool, body: 
     assert sms_length(rendered) <= SMS_MAXLEN
     assert LINK in rendered.body.split()
     if body == LONG_BODY:
-        assert "…" in rendered.body and sms_length(rendered) >= SMS_MAXLEN - 15
+        assert sms_length(rendered) >= SMS_MAXLEN - 15  # the first instruction whole, the rest trimmed
+        assert rendered.body.splitlines()[0].endswith("Smoke reported on floor 3.")
 
 
 def test_sms_shortens_the_call_to_action_before_losing_the_text() -> None:
@@ -156,7 +157,7 @@ def test_unknown_severity_or_kind_is_an_error() -> None:
 
 def test_no_link_no_call_to_action() -> None:
     rendered = make("email", link=None)
-    assert "Answer" not in rendered.body and rendered.body == "Leave the building now."
+    assert "Answer" not in rendered.body and rendered.body == "**CRITICAL:** Leave the building now."
 
 
 def test_written_out_format_and_type_values_are_apprises() -> None:

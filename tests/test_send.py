@@ -62,7 +62,7 @@ def test_two_hundred_mails_each_with_its_own_link(cli: CliRunner, db_url: str, t
         found = LINK.findall(mail.text)
         assert len(set(found)) == 1, mail.text
         links[to] = found[0]
-        assert mail.subject.startswith("Fire alarm in building A")
+        assert mail.subject.startswith("[CRITICAL] Fire alarm in building A")
         assert "I'm safe" in mail.text
     assert len(links) == 200 and len(set(links.values())) == 200
     st = status(cli, db_url, result["broadcast_id"])

@@ -12,7 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-CSP = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+from console.acks.localtime import SCRIPT_SOURCE
+
+CSP = (f"default-src 'none'; script-src {SCRIPT_SOURCE}; style-src 'self'; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")  # the one script: the reader's own time
 SECURITY_HEADERS = (
     ("Cache-Control", "no-store"),
     ("Referrer-Policy", "no-referrer"),

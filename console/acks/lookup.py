@@ -144,6 +144,14 @@ class Lookup:
 
         return str(self._cache.get("org", load))
 
+    def org_timezone(self) -> str:
+        """The IANA zone answer pages write times in (setting org.timezone)."""
+        def load() -> str:
+            with self._db.read() as session:
+                return str(settings.get(session, "org.timezone"))
+
+        return str(self._cache.get("org-tz", load))
+
     def email_channel(self) -> int | None:
         """An enabled email channel that can mail a person their own link (None: there is none)."""
         def load() -> int | None:

@@ -3,8 +3,8 @@
 Templates are plain files with `${name}` placeholders (string.Template). Every
 value is HTML-escaped unless it is `Markup`, which only this module and the
 Markdown renderer produce, so text from a broadcast or a request cannot become
-markup by accident. No script and no inline style anywhere: the CSP forbids
-both, and the pages must work with JavaScript off.
+markup by accident. No inline style anywhere and one script only (console.acks.localtime,
+allowed by its hash in the CSP, adds the reader's own time): the pages work with JavaScript off.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from string import Template
 
+from console.acks import localtime
 from console.acks.answers import LINK_INTERVAL, NOTE_MAX, Outcome
 from console.acks.lookup import BroadcastView, RecipientView
 from console.vocabulary import AnswerSource
@@ -82,25 +83,31 @@ class PageContext:
     Args:
         org: the organisation name (setting org.name).
         root: the WSGI SCRIPT_NAME, so links work behind a path prefix.
+        timezone: the IANA zone the page's times are written in (setting org.timezone).
     """
 
     org: str
     root: str = ""
+    timezone: str = "UTC"
 
     @property
     def css_url(self) -> str:
         return f"{self.root}/static/{STYLESHEET}"
 
 
-def time_text(when: dt.datetime, *, seconds: bool = False) -> str:
-    """UTC, spelled out: the page has no script to convert to the reader's zone."""
-    utc = when.astimezone(dt.UTC)
-    clock = f"{utc:%H:%M:%S}" if seconds else f"{utc:%H:%M}"
-    return f"{clock} UTC, {utc.day} {utc:%b %Y}"
+def time_text(when: dt.datetime, *, seconds: bool = False, zone: str = "UTC") -> str:
+    """In the organisation's zone, spelled out; the page's script adds the reader's own."""
+    return localtime.time_text(when, zone, seconds=seconds)
+
+
+def time_html(when: dt.datetime, zone: str, *, seconds: bool = False) -> Markup:
+    """A ``<time>`` element, for times inside a sentence (the script annotates it too)."""
+    text = html.escape(time_text(when, seconds=seconds, zone=zone))
+    return Markup(f'<time datetime="{_iso(when)}">{text}</time>')
 
 
 def _iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.UTC).isoformat(timespec="seconds")
+    return localtime.iso(when)
 
 
 _CONTENT_SLOT = "\x00ack:content\x00"
@@ -119,6 +126,7 @@ def _layout_shell(ctx: PageContext, title: str, severity: str, exercise: bool) -
         "layout", page_title=("[EXERCISE] " if exercise else "") + title, org=ctx.org, css_url=ctx.css_url,
         severity=severity if severity in SEVERITY_LABELS else "info",
         exercise_banner=render("exercise") if exercise else Markup(""), content=Markup(_CONTENT_SLOT),
+        zone=ctx.timezone, script=Markup(f"<script>{localtime.SCRIPT}</script>"),
     )
     head, _slot, tail = page.partition(_CONTENT_SLOT)
     return head, tail
@@ -135,12 +143,13 @@ def answer_page(ctx: PageContext, b: BroadcastView, *, check: str, current: Reci
     chosen = current.answer if current else None
     notice = ""
     if current is not None and current.answer is not None and current.answered_at is not None:
+        when = time_html(current.answered_at, ctx.timezone)
         if current.source is AnswerSource.GROUP:
-            text = (f"“{current.answer}” was reported for you through a group link at "
-                    f"{time_text(current.answered_at)}. Please confirm or change it below.")
+            text = Markup(f"“{html.escape(current.answer)}” was reported for you through a group link at "
+                          f"{when}. Please confirm or change it below.")
         else:
-            text = (f"You answered “{current.answer}” at {time_text(current.answered_at)}. "
-                    "You can change your answer below.")
+            text = Markup(f"You answered “{html.escape(current.answer)}” at {when}. "
+                          "You can change your answer below.")
         notice = render("notice", kind="info", text=text)
     page = _answer_skeleton(ctx, b, chosen, ask_email, offer_link and ask_email)
     return page.replace(_CHECK_SLOT, html.escape(check, quote=True), 1).replace(_NOTICE_SLOT, notice, 1)
@@ -159,7 +168,8 @@ def _answer_skeleton(ctx: PageContext, b: BroadcastView, chosen: str | None, ask
     single = b.options == ("Acknowledge",)
     content = render(
         "answer", severity_label=SEVERITY_LABELS.get(b.severity, b.severity), time_iso=_iso(b.created_at),
-        time_text=time_text(b.created_at), title=b.title, body_html=Markup(b.body_html), notices=join(notices),
+        time_text=time_text(b.created_at, zone=ctx.timezone), title=b.title, body_html=Markup(b.body_html),
+        notices=join(notices),
         check=Markup(_CHECK_SLOT), prompt="Please confirm you have read this" if single else "Please answer",
         email_field=render("email_field") if ask_email else Markup(""), buttons=buttons,
         note_field=render("note_field", max=str(NOTE_MAX)),
@@ -184,7 +194,8 @@ def confirmation_page(ctx: PageContext, b: BroadcastView, outcome: Outcome, *, b
     assert outcome.answer is not None and answered is not None  # a personal answer is always in force
     content = render(  # times are digits and month names: Markup spares their escaping
         "confirm", answer=outcome.answer, time_iso=Markup(_iso(answered)),
-        time_text=Markup(time_text(answered, seconds=True)), for_whom=f" for {email}" if email else "",
+        time_text=Markup(time_text(answered, seconds=True, zone=ctx.timezone)),
+        for_whom=f" for {email}" if email else "",
         notices=join(notices), title=b.title, back_url=back_url,
         note=render("note_given", note=outcome.note) if outcome.note else Markup(""),
     )

@@ -314,10 +314,10 @@ class AckApp:
 
     def _ctx(self, req: Request) -> pages.PageContext:
         try:
-            org = self.lookup.org_name()
+            org, zone = self.lookup.org_name(), self.lookup.org_timezone()
         except Exception:  # noqa: BLE001 - the database is down: the error page still needs a name
-            org = str(DEFINITIONS["org.name"].default)
-        return pages.PageContext(org=org, root=req.root)
+            org, zone = str(DEFINITIONS["org.name"].default), str(DEFINITIONS["org.timezone"].default)
+        return pages.PageContext(org=org, root=req.root, timezone=zone)
 
 
 def make_app(db: Database, **options: Any) -> AckApp:

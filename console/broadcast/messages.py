@@ -10,7 +10,7 @@ and each recipient's link is then put in its place.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from channels import Rendered, ServiceLimits, as_html, render
 from console.acks.tokens import TOKEN_LENGTH, ack_link, group_link
@@ -58,7 +58,7 @@ class MessageCache:
         if stand_in not in template.body:  # the renderer reshaped the link: render this one fully
             return self._render(spec, link)
         filled = html.escape(link) if template.body_format == "html" else link
-        return Rendered(template.title, template.body.replace(stand_in, filled), template.body_format)
+        return replace(template, body=template.body.replace(stand_in, filled))  # headers, sender kept
 
     @staticmethod
     def _render(spec: MessageSpec, link: str) -> Rendered:
