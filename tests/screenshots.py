@@ -8,7 +8,8 @@ It starts `Xvfb :99 -screen 0 1440x900x24 -nolisten tcp`, opens the app with
 QT_QPA_PLATFORM=xcb on a demo database in a temporary folder (console.gui.demo:
 200 people, templates, a loopback mail sink), sends two broadcasts through the
 embedded dispatcher, records some answers through the acknowledgement
-service's own writer, then shows every view and saves a PNG of each.
+service's own writer, then shows every view and saves a PNG of each; last, the incident picture
+(an update sent, a person who needs help with a note) and the "Mark handled" flow.
 Nothing outside the temporary folder and the output folder is touched.
 """
 
@@ -161,6 +162,7 @@ class Shooter:
                     self.save(window, f"{name}-{page}")
             theme.set_theme("light")
             self.dialogs(window)
+            self.incident(db, window, demo.sink)
         finally:
             window.close()
             services.stop()
@@ -314,6 +316,66 @@ class Shooter:
         edit.move(420, 180)
         self.save(edit, "light-dialog-channel-error")
         edit.reject()
+
+    def incident(self, db: Database, window: MainWindow, sink: MailSink) -> None:
+        """The fire alarm's incident after an update: who needs help (with their note), then handled."""
+        from sqlalchemy import select
+
+        from console.acks.recorder import AnswerRequest, GroupCommitRecorder
+        from console.gui.views.broadcast.dashboard import BroadcastsView
+        from console.gui.views.broadcast.dialogs import NoteDialog
+        from console.models import Recipient
+        from console.services import broadcasts
+        from console.vocabulary import AnswerSource, BroadcastKind
+
+        view = page_of(window, "broadcasts", BroadcastsView)
+        base = broadcasts.follow_up_base(db, self.fire)
+        update = broadcasts.send(db, broadcasts.follow_up_request(
+            base, BroadcastKind.UPDATE, "Update: stay at the car park",
+            "The fire service is on site. Stay at the car park; do not go back in."), ACTOR)
+        view.bridge.broadcast_created.emit(update.broadcast_id)
+        self.wait(lambda: sink.count >= 2 * update.recipients, timeout=60, what="the update mail")
+        with db.read() as session:
+            last = session.scalars(select(Recipient.id).where(Recipient.broadcast_id == self.fire,
+                                                              Recipient.answered_at.is_(None))
+                                   .order_by(Recipient.id.desc())).first()
+        assert last is not None
+        recorder = GroupCommitRecorder(db)
+        recorder.start()
+        try:
+            recorder.submit(AnswerRequest(last, "I need help", "203.0.113.9", AnswerSource.PERSONAL,
+                                          "Stuck in the lift between floors 2 and 3, two of us")).result(30)
+        finally:
+            recorder.stop()
+        window.show_page("broadcasts")
+        panel = view.incident_panel
+        view.select_incident(update.incident_id, update.broadcast_id)
+        self.wait(lambda: panel.picture is not None and panel.picture.incident.messages == 2
+                  and panel.picture.incident.counts.needs_help_open > 0, what="the incident picture")
+        with db.read() as session:
+            email = session.scalar(select(Recipient.email).where(Recipient.id == last))
+        assert email is not None
+        self.wait(lambda: panel.select_person(email), what="the person who needs help")
+        self.save(view, "light-incident")
+
+        dialog = NoteDialog(panel.tr("Mark the help request handled"),
+                            f"What was done for {panel.people.row(panel.people.find_email(email)).name}?\n"
+                            "They said: “Stuck in the lift between floors 2 and 3, two of us”",
+                            "e.g. Called, fire warden with them", "Mark handled", view)
+        dialog.note_edit.setPlainText("Called them; the lift engineer freed both, checked by first aid")
+        dialog.show()
+        dialog.move(480, 300)
+        self.save(dialog, "light-dialog-mark-handled")
+        note = dialog.text()
+        dialog.reject()
+        panel.ask_note = lambda person: note
+        panel.handle_button.click()
+        self.wait(lambda: panel.picture is not None and any(
+            p.email == email and p.help is not None and p.help.state == "handled" for p in panel.picture.people),
+            what="the handled request")
+        panel.filter_box.setCurrentIndex(panel.proxy.MODES.index("handled"))
+        self.wait(lambda: panel.select_person(email), what="the handled person")
+        self.save(view, "light-incident-handled")
 
 
 if __name__ == "__main__":

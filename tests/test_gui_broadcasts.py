@@ -307,6 +307,7 @@ def test_remind_cancel_update_and_all_clear(qtbot: QtBot, view: BroadcastsView, 
     qtbot.waitUntil(lambda: view.broadcast_id == update_id, timeout=10_000)
 
     view.ask_follow_up = lambda kind, base: ("All clear", "Back to work.") if kind == "all_clear" else None
+    view.confirm_close = lambda title, text: "drill over" if "7 people are unaccounted for" in text else None
     refreshed(qtbot, view, lambda: view.all_clear_button.isEnabled() and not view.operations.busy)
     with qtbot.waitSignal(view.bridge.broadcast_created, timeout=10_000) as created:
         view.all_clear_button.click()

@@ -17,9 +17,10 @@ from PySide6.QtWidgets import QPushButton
 from console.broadcast.errors import BroadcastError
 from console.gui.bridge import Bridge
 from console.gui.tasks import TaskRunner, describe
+from console.gui.views.broadcast.incident_panel import left_behind
 from console.services import broadcasts, incidents
 from console.services.broadcasts import BroadcastRequest, BroadcastStatus, FollowUpBase, Reminded, SendResult
-from console.services.incidents import PictureCounts
+from console.services.incidents import PictureCounts, UnsafeClose
 from console.storage import Database
 from console.vocabulary import BroadcastKind
 
@@ -41,9 +42,11 @@ class ActionsHost(Protocol):
     all_clear_button: QPushButton
     confirm: Callable[[str, str], bool]
     ask_follow_up: Callable[[BroadcastKind, FollowUpBase], tuple[str, str] | None]
+    confirm_close: Callable[[str, str], str | None]
 
     def refresh(self) -> None: ...
     def select_broadcast(self, broadcast_id: int) -> None: ...
+    def select_incident(self, incident_id: int, latest: int | None = None) -> None: ...
     def _update_buttons(self) -> None: ...
     def _show_error(self, text: str) -> None: ...
 
@@ -142,23 +145,43 @@ class BroadcastActions(QObject):
         self._run(lambda: broadcasts.send(db, req, actor), self._sent)
 
     def _clear(self, req: BroadcastRequest, counts: PictureCounts) -> None:
-        """The all-clear closes the incident: with help requests open or people unaccounted for, ask first."""
-        force = bool(counts.needs_help_open or counts.unaccounted)
+        """The all-clear closes the incident: with help requests open or people unaccounted for, it
+        says how many and needs an explicit confirmation with a reason (audited); cancelled, nothing is sent."""
         reason = None
-        if force:
-            question = self.tr("{help} people still need help and {silent} have not answered ({unreachable} of "
-                               "them unreachable). Send the all-clear and close the incident anyway?").format(
-                help=counts.needs_help_open, silent=counts.unaccounted, unreachable=counts.unreachable)
-            if not self.view.confirm(self.tr("Send the all-clear"), question):
-                self.view._update_buttons()
+        if counts.needs_help_open or counts.unaccounted:
+            reason = self._reason(counts.needs_help_open, counts.no_answer, counts.unreachable)
+            if reason is None:
                 return
-            reason = self.tr("confirmed in the console: {help} needing help, {silent} unaccounted for").format(
-                help=counts.needs_help_open, silent=counts.unaccounted)
         db, actor = self.view.db, self.view.actor
-        self._run(lambda: broadcasts.send(db, req, actor, force=force, reason=reason), self._sent)
+
+        def job() -> SendResult | UnsafeClose:
+            try:
+                return broadcasts.send(db, req, actor, force=reason is not None, reason=reason)
+            except UnsafeClose as exc:  # someone asked for help since the check: ask again with the new counts
+                return exc
+
+        def done(result: SendResult | UnsafeClose) -> None:
+            if isinstance(result, UnsafeClose):
+                self._clear(req, PictureCounts(needs_help_open=result.open_help, no_answer=result.no_answer,
+                                               unreachable=result.unreachable))
+            else:
+                self._sent(result)
+
+        self._run(job, done)
+
+    def _reason(self, open_help: int, no_answer: int, unreachable: int) -> str | None:
+        """Ask to close over people left behind; the reason given, or None (cancelled)."""
+        counts = PictureCounts(needs_help_open=open_help, no_answer=no_answer, unreachable=unreachable)
+        question = left_behind(self.view.all_clear_button, counts, self.tr("The all-clear"))
+        reason = self.view.confirm_close(self.tr("Send the all-clear with people left behind?"), question)
+        reason = (reason or "").strip() or None
+        if reason is None:
+            self.view._update_buttons()
+            self.done.emit(self.tr("All-clear not sent"))
+        return reason
 
     def _sent(self, result: SendResult) -> None:
         self.view.bridge.broadcast_created.emit(result.broadcast_id)
-        self.view.select_broadcast(result.broadcast_id)
+        self.view.select_incident(result.incident_id, result.broadcast_id)  # the picture: who still needs help
         self.done.emit(self.tr("Broadcast {id} queued: {n} recipients").format(
             id=result.broadcast_id, n=result.recipients))

@@ -1,4 +1,5 @@
-"""Broadcasts, live: incidents and their broadcasts; progress, answers and recipients of one.
+"""Broadcasts, live: incidents and their broadcasts; progress, answers and recipients of one,
+or, an incident selected, the picture of all its people (incident_panel).
 
 Everything shown is read from the database by workers (console.services.live),
 on bridge signals and on a one-second timer, so a second console on the same
@@ -22,18 +23,20 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
 from console.gui.bridge import Bridge
-from console.gui.models.broadcast_tree import BROADCAST_ID_ROLE, BroadcastTreeModel
+from console.gui.models.broadcast_tree import BROADCAST_ID_ROLE, INCIDENT_ID_ROLE, BroadcastTreeModel
 from console.gui.models.recipients import RecipientsFilter, RecipientsModel, SortedRows
 from console.gui.tasks import TaskRunner
 from console.gui.views.broadcast.actions import BroadcastActions
 from console.gui.views.broadcast.chart import AnswersChart
 from console.gui.views.broadcast.dialogs import ask_follow_up, ask_yes_no
+from console.gui.views.broadcast.incident_panel import IncidentPanel, ask_reason
 from console.gui.views.broadcast.live import LiveQuery
 from console.gui.views.broadcast.recipients_table import RecipientsTable
 from console.services import live as data
@@ -78,6 +81,7 @@ class BroadcastsView(QWidget):
         self.broadcast_id: int | None = None
         self.status: BroadcastStatus | None = None
         self._wanted_id: int | None = None
+        self._wanted_incident: tuple[int, int | None] | None = None
         self._fingerprint: tuple[object, ...] | None = None
         self._mark: data.Watermark | None = None
         self._since_full = QElapsedTimer()
@@ -87,6 +91,8 @@ class BroadcastsView(QWidget):
         self.ask_follow_up: Callable[[BroadcastKind, FollowUpBase], tuple[str, str] | None] = (
             lambda kind, base: ask_follow_up(self, kind, base.title, base.exercise))
         """Asks for the (title, body) of an update or all-clear; None cancels. Tests replace it."""
+        self.confirm_close: Callable[[str, str], str | None] = lambda title, text: ask_reason(self, title, text)
+        """Asks to close an incident over people left behind; the reason, or None to cancel. Tests replace it."""
         self.operations = BroadcastActions(self, self)
         self._tree_read = LiveQuery(tasks, self._plan_tree, TREE_MIN_MS, self)
         self._detail_read = LiveQuery(tasks, self._plan_detail, DETAIL_MIN_MS, self)
@@ -207,10 +213,21 @@ class BroadcastsView(QWidget):
         box.addWidget(self.chart, 2)
         box.addLayout(filters)
         box.addWidget(self.table, 3)
-        box.addLayout(buttons)
+        self.detail = detail
+        self.incident_panel = IncidentPanel(self.db, self.actor, self.tasks)  # shown when an incident is selected
+        self.incident_panel.failed.connect(self._show_error)
+        self.incident_panel.done.connect(self.bridge.status_message)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(detail)
+        self.pages.addWidget(self.incident_panel)
+        right = QWidget()
+        right_box = QVBoxLayout(right)
+        right_box.setContentsMargins(0, 0, 0, 0)
+        right_box.addWidget(self.pages, 1)
+        right_box.addLayout(buttons)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.tree)
-        split.addWidget(detail)
+        split.addWidget(right)
         split.setStretchFactor(1, 3)
         split.setSizes([400, 900])
         layout = QVBoxLayout(self)
@@ -238,8 +255,25 @@ class BroadcastsView(QWidget):
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
         self.tree.scrollTo(index)
 
+    def select_incident(self, incident_id: int, latest: int | None = None) -> None:
+        """Show the incident's picture, as soon as the list has it (and `latest`, a message just sent)."""
+        rows = (self.tree_model.index(r, 0) for r in range(self.tree_model.rowCount()))
+        index = next((i for i in rows if i.data(INCIDENT_ID_ROLE) == incident_id), QModelIndex())
+        if not index.isValid() or (latest is not None and not self.tree_model.index_of_broadcast(latest).isValid()):
+            self._wanted_incident = (incident_id, latest)
+            self._tree_read.request()
+            return
+        self._wanted_incident = None
+        self.tree.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.tree.scrollTo(index)
+        self._on_current(index, index)  # already current: its latest message may be new
+
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         bid = current.data(BROADCAST_ID_ROLE) if current.isValid() else None
+        incident = current.data(INCIDENT_ID_ROLE) if current.isValid() and bid is None else None
+        self.incident_panel.show_incident(incident)  # an incident row: its picture; a message row: its detail
+        self.pages.setCurrentWidget(self.incident_panel if incident is not None else self.detail)
         if bid is None and current.isValid() and self.tree_model.rowCount(current.siblingAtColumn(0)):
             bid = self.tree_model.index(self.tree_model.rowCount(current.siblingAtColumn(0)) - 1, 0,
                                         current.siblingAtColumn(0)).data(BROADCAST_ID_ROLE)
@@ -261,6 +295,7 @@ class BroadcastsView(QWidget):
         """Read the list and the shown broadcast again (both in workers)."""
         self._tree_read.request()
         self._detail_read.request()
+        self.incident_panel.refresh()
 
     def _tick(self) -> None:
         if self.isVisible():
@@ -288,7 +323,9 @@ class BroadcastsView(QWidget):
 
     def _apply_tree(self, incidents: tuple[data.IncidentNode, ...]) -> None:
         self.tree_model.update(incidents)
-        if self._wanted_id is not None:
+        if self._wanted_incident is not None:
+            self.select_incident(*self._wanted_incident)
+        elif self._wanted_id is not None:
             self.select_broadcast(self._wanted_id)
         elif self.broadcast_id is None and self.tree_model.rowCount():
             first = self.tree_model.index(0, 0)

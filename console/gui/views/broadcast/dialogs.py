@@ -1,4 +1,5 @@
-"""Small dialogs of the broadcasts view: the text of an update or all-clear, yes/no questions."""
+"""Small dialogs of the broadcasts view: the text of an update or all-clear, yes/no questions,
+the note of a handled help request, the reason for closing over people left behind."""
 
 from __future__ import annotations
 
@@ -78,3 +79,44 @@ def ask_to_send(parent: QWidget, text: str) -> bool:
         return box.exec() == QMessageBox.StandardButton.Yes
     finally:
         box.deleteLater()
+
+
+class NoteDialog(QDialog):
+    """Asks for a short text: what was done for a help request, or why an incident is closed anyway.
+
+    OK stays disabled while the text is empty. Signals: QDialog's own.
+    """
+
+    def __init__(self, title: str, question: str, label: str, ok_text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.question = QLabel(question)
+        self.question.setWordWrap(True)
+        self.note_edit = QPlainTextEdit()
+        self.note_edit.setPlaceholderText(label)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText(ok_text)
+        self.ok_button.setEnabled(False)
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setDefault(True)
+        self.note_edit.textChanged.connect(
+            lambda: self.ok_button.setEnabled(bool(self.note_edit.toPlainText().strip())))
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow(self.question)
+        form.addRow(self.note_edit)
+        form.addRow(self.buttons)
+        self.resize(480, 260)
+
+    def text(self) -> str:
+        return self.note_edit.toPlainText().strip()
+
+
+def ask_note(parent: QWidget, title: str, question: str, label: str, ok_text: str) -> str | None:
+    """Modal NoteDialog; the text, or None when cancelled."""
+    dialog = NoteDialog(title, question, label, ok_text, parent)
+    try:
+        return dialog.text() if dialog.exec() == QDialog.DialogCode.Accepted else None
+    finally:
+        dialog.deleteLater()
