@@ -39,6 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     send.add_argument("--exercise", action="store_true", help="a drill: labelled [EXERCISE] on every channel")
     send.add_argument("--incident", type=int, metavar="ID", help="thread into this incident")
     send.add_argument("--kind", choices=[k.value for k in BroadcastKind], default=BroadcastKind.ALERT.value)
+    send.add_argument("--force", action="store_true",
+                      help="all_clear: close the incident although help requests are open or people have not "
+                           "answered (needs --reason)")
+    send.add_argument("--reason", metavar="TEXT", help="why the all-clear is forced (kept in the audit log)")
     send.add_argument("--wait", action="store_true",
                       help="send now, in this process, until all are sent or failed (failures are retried for "
                            "the setting dispatch.retry_window); exit 1 if any failed, 130 on Ctrl-C")
@@ -74,6 +78,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def send_cmd(args: argparse.Namespace) -> int:
     from console.services import broadcasts
 
+    if (args.force or args.reason is not None) and args.kind != BroadcastKind.ALL_CLEAR:
+        fail("--force and --reason: only an all-clear (--kind all_clear) closes an incident")
+        return 2
     options, helps = broadcasts.answer_options(args.option or (), args.help_option, safety_check=args.safety_check)
     req = broadcasts.check(broadcasts.BroadcastRequest(
         title=args.title, body=args.body, groups=args.group, contact_ids=args.contact, channels=args.channel,
@@ -81,7 +88,7 @@ def send_cmd(args: argparse.Namespace) -> int:
         incident_id=args.incident, kind=args.kind,
     ))
     db = open_db(args)
-    result = broadcasts.send(db, req, actor(args))
+    result = broadcasts.send(db, req, actor(args), force=args.force, reason=args.reason)
     warnings = _warn(db, result.broadcast_id)
     stopped = _run_until_done(db, result.broadcast_id, result.deliveries, show=not args.json) if args.wait else None
     if args.json:
