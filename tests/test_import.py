@@ -34,7 +34,7 @@ def test_import_normalises_and_groups(cli: CliRunner, db_url: str, tmp_path: Pat
     assert f"{csv_file}:1: ignored columns: desk" in out.stderr
     rows = contacts(cli, db_url)
     assert rows[0] == {"id": rows[0]["id"], "name": "Ann Lee", "email": "ann.lee@example.org",
-                       "phone": "+442079460958", "groups": ["IT", "Leeds", "all"]}
+                       "phone": "+442079460958", "groups": ["IT", "Leeds", "all"], "manager": None}
     assert rows[1]["phone"] == "+442079460959"
     assert rows[1]["groups"] == ["all"]
     groups = {g["name"]: g for g in json.loads(cli("groups", "list", "--json", db=db_url).stdout)}

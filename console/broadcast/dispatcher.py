@@ -20,6 +20,9 @@ Stopping (`stop`): deliveries claimed but not started go back to pending; sends 
 get `stop_grace` seconds to finish and be recorded, then (with sender processes) are
 abandoned and go back to pending too; neither counts as an attempt.
 
+Follow-through (scheduled sends, automatic reminders, escalation) is console.broadcast.schedule:
+the claimer runs its `run_due` every `due_poll` seconds, with the dispatcher's clock.
+
 Signals (callbacks, plain Python; the GUI bridges them to Qt):
     on_recorded(list[Outcome]): after each committed batch of results.
     on_finished(list[int]): broadcasts whose last delivery was just recorded.
@@ -27,6 +30,7 @@ Signals (callbacks, plain Python; the GUI bridges them to Qt):
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import queue
 import threading
@@ -46,14 +50,14 @@ from channels import (
     service_limits,
 )
 from console import settings
-from console.broadcast import outbox
+from console.broadcast import escalation, outbox, schedule
 from console.broadcast.errors import SenderCrashed, SendInterrupted
 from console.broadcast.messages import MessageCache, MessageSpec
 from console.broadcast.outbox import Claimed, Outcome
 from console.broadcast.ratelimit import RateLimits
 from console.broadcast.retry import RetryPolicy
 from console.broadcast.senders import RemoteDeliverer, SenderProcesses
-from console.models import Broadcast, Channel, GroupLink, Recipient
+from console.models import Broadcast, Channel, GroupLink, Recipient, utcnow
 from console.storage import Database
 
 log = logging.getLogger("console.broadcast.dispatcher")
@@ -70,6 +74,7 @@ class DispatchConfig:
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     stop_grace: float = 5.0  # seconds in-flight sends get to finish when the dispatcher stops
+    due_poll: float = 1.0  # seconds between looks for due follow-through (console.broadcast.schedule)
 
     @classmethod
     def from_settings(cls, db: Database, **overrides: Any) -> DispatchConfig:
@@ -114,8 +119,11 @@ class Dispatcher:
         self, db: Database, config: DispatchConfig | None = None, *,
         on_recorded: Callable[[list[Outcome]], None] | None = None,
         on_finished: Callable[[list[int]], None] | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.db = db
+        self.clock = clock
+        """Now, for claiming and for due follow-through; tests give a clock they move."""
         self.config = config or DispatchConfig()
         self.me = outbox.worker_identity()
         self.on_recorded = on_recorded
@@ -233,7 +241,11 @@ class Dispatcher:
     # -- claimer ----------------------------------------------------------------------
     def _claim_loop(self) -> None:
         last_recover = time.monotonic()
+        last_due = float("-inf")
         while not self._stop.is_set():
+            if time.monotonic() - last_due >= self.config.due_poll:
+                last_due = time.monotonic()
+                self._run_due_quietly()
             try:
                 claimed = self._claim_batch()
             except Exception:  # the database may be briefly unreachable: keep the dispatcher alive
@@ -245,6 +257,12 @@ class Dispatcher:
             if not claimed:
                 self._wake.wait(self.config.idle_poll)
                 self._wake.clear()
+
+    def _run_due_quietly(self) -> None:
+        try:
+            schedule.run_due(self.db, self.clock())
+        except Exception:  # the database may be briefly unreachable: the next poll tries again
+            log.exception("running due reminders, escalations and scheduled sends failed")
 
     def _recover_quietly(self) -> None:
         try:
@@ -259,7 +277,7 @@ class Dispatcher:
             time.sleep(0.005)
             return 1
         with self.db.write() as session:
-            claimed = outbox.claim(session.connection(), self.me, min(room, self.config.batch))
+            claimed = outbox.claim(session.connection(), self.me, min(room, self.config.batch), self.clock())
             if not claimed:
                 return 0
             jobs = self._prepare(session, claimed)
@@ -283,6 +301,9 @@ class Dispatcher:
         jobs = []
         for c in claimed:
             try:
+                if c.recipient_id is None and c.group_link_id is None:  # an escalation to a manager
+                    jobs.append(_Job(c, self._escalation(session, ctx, c)))
+                    continue
                 jobs.append(_Job(c, self._outgoing(ctx, c, box.open(tokens[c]) if c in tokens else None)))
             except ChannelError as exc:  # its channel or address cannot be used: no retry will fix that
                 log.warning("cannot prepare delivery %d: %s", c.id, exc)
@@ -306,6 +327,15 @@ class Dispatcher:
         return Outgoing(url=fill_address(route.url, address) if address is not None else route.url, kind=route.kind,
                         rendered=self._messages.message(spec, token), notify_type=notify_type_for(b.severity),
                         address=address)
+
+    def _escalation(self, session, ctx: _Context, c: Claimed) -> Outgoing:  # type: ignore[no-untyped-def]
+        route, b = self._routes[c.channel_id], ctx.broadcasts[c.broadcast_id]
+        if c.address is None:
+            raise ValueError("the escalation has no address")
+        rendered = escalation.message(session, c.broadcast_id, c.address, kind=route.kind, org_name=ctx.org_name,
+                                      limits=route.limits)
+        return Outgoing(url=fill_address(route.url, c.address), kind=route.kind, rendered=rendered,
+                        notify_type=notify_type_for(b.severity), address=c.address)
 
     # -- senders ----------------------------------------------------------------------
     def _send_loop(self, index: int) -> None:

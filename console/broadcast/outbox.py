@@ -9,6 +9,9 @@ Claiming marks a batch `sending` in one statement. On PostgreSQL the batch is
 picked with `FOR UPDATE SKIP LOCKED`, so several dispatcher processes share one
 outbox without sending a delivery twice; on SQLite the write transaction
 (`BEGIN IMMEDIATE`) serialises claimers, which is correct and cheap there.
+Deliveries of a broadcast still `scheduled` are never claimed: they wait for
+their time (`next_attempt_at`) and for the scheduler to release the broadcast
+(console.broadcast.schedule), so it is `sending` before its first result is recorded.
 """
 
 from __future__ import annotations
@@ -96,7 +99,9 @@ def claim(conn: Connection, me: str, limit: int, now: dt.datetime | None = None)
     now = now or utcnow()
     picked = (
         select(Delivery.id)
-        .where(Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now)
+        .where(Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now,
+               Delivery.broadcast_id.not_in(select(Broadcast.id).where(Broadcast.state == BroadcastState.SCHEDULED)
+                                            .scalar_subquery()))
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -243,8 +248,9 @@ def _is_dead(owner: str, my_host: str, my_pid: int) -> bool:
     return False
 
 
-def cancel(session: Session, broadcast_id: int, actor: str) -> int:
-    """Stop a broadcast: its pending deliveries are cancelled (in-flight ones finish)."""
+def cancel(session: Session, broadcast_id: int, actor: str, details: dict[str, Any] | None = None) -> int:
+    """Stop a broadcast: its pending deliveries are cancelled (in-flight ones finish), and so are
+    its automatic reminders and escalation. `details` add to the audit entry's."""
     from console.broadcast.send import existing_broadcast
 
     b = existing_broadcast(session, broadcast_id)
@@ -252,8 +258,9 @@ def cancel(session: Session, broadcast_id: int, actor: str) -> int:
         update(Delivery).where(Delivery.broadcast_id == broadcast_id, Delivery.state == DeliveryState.PENDING)
         .values(state=DeliveryState.CANCELLED))
     count = cast("CursorResult[Any]", result).rowcount  # an UPDATE's result is a cursor's
-    b.state, b.closed_at = BroadcastState.CANCELLED, utcnow()
-    audit.append(session, actor, "broadcast.cancel", f"broadcast {broadcast_id}", {"cancelled_deliveries": count})
+    b.state, b.closed_at, b.next_remind_at = BroadcastState.CANCELLED, utcnow(), None
+    audit.append(session, actor, "broadcast.cancel", f"broadcast {broadcast_id}",
+                 {"cancelled_deliveries": count, **(details or {})})
     return count
 
 

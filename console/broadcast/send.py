@@ -6,6 +6,7 @@ the network, so a crash can only leave a whole broadcast or none.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from console import audit
 from console.acks.tokens import new_token
 from console.broadcast.audience import Audience, resolve
+from console.broadcast.durations import check_duration
 from console.broadcast.errors import BroadcastError, BroadcastNotFound
 from console.broadcast.options import (
     DEFAULT_OPTIONS,
@@ -23,12 +25,16 @@ from console.broadcast.options import (
     clean_options,
     preset_help_options,
 )
-from console.models import Broadcast, Contact, Delivery, GroupLink, Incident, Recipient, utcnow
+from console.models import Broadcast, Channel, Contact, Delivery, GroupLink, Incident, Recipient, utcnow
 from console.storage.secrets import SecretBox
+from console.vocabulary import BroadcastKind, BroadcastState, ChannelKind
 
 SEVERITIES = ("info", "warning", "critical")
 KINDS = ("alert", "update", "all_clear")
 _CHUNK = 500
+DEFAULT_REMIND_MAX = 3
+"""Automatic reminders when only the interval is given."""
+MAX_REMINDERS = 20
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,16 @@ class BroadcastRequest:
     exercise: bool = False
     incident_id: int | None = None  # None opens a new incident
     kind: str = "alert"
+    scheduled_at: dt.datetime | None = None
+    """Send at this time (a time without a zone is local); None sends now."""
+    remind_every_s: int | None = None
+    """Remind the silent every this many seconds (None: no automatic reminders) ..."""
+    remind_max: int | None = None
+    """... at most this many times (default DEFAULT_REMIND_MAX)."""
+    fallback_channel: str | None = None
+    """A channel's name: reminders also go out on it from the second one on."""
+    escalate_after_s: int | None = None
+    """After this many seconds each manager gets one message listing their people without an answer."""
 
 
 @dataclass(frozen=True)
@@ -54,13 +70,16 @@ class SendResult:
     recipients: int
     deliveries: int
     unreachable: list[dict[str, str]]
+    scheduled_at: dt.datetime | None = None
+    """When it goes out, for a scheduled send (UTC)."""
 
     def as_json(self) -> dict[str, Any]:
         return {"broadcast_id": self.broadcast_id, "incident_id": self.incident_id, "recipients": self.recipients,
-                "deliveries": self.deliveries, "unreachable": self.unreachable}
+                "deliveries": self.deliveries, "unreachable": self.unreachable,
+                "scheduled_at": self.scheduled_at.isoformat(timespec="seconds") if self.scheduled_at else None}
 
 
-def check_request(req: BroadcastRequest) -> BroadcastRequest:
+def check_request(req: BroadcastRequest, now: dt.datetime | None = None) -> BroadcastRequest:
     """Reject bad input before the database is touched; returns a cleaned request."""
     title, body = req.title.strip(), req.body.strip()
     if not title:
@@ -82,18 +101,66 @@ def check_request(req: BroadcastRequest) -> BroadcastRequest:
     return BroadcastRequest(title=title, body=body, groups=list(dict.fromkeys(req.groups)),
                             contact_ids=list(dict.fromkeys(req.contact_ids)), channels=req.channels,
                             severity=req.severity, options=options, help_options=helps, exercise=req.exercise,
-                            incident_id=req.incident_id, kind=req.kind)
+                            incident_id=req.incident_id, kind=req.kind, **_check_follow_through(req, now))
+
+
+def _check_follow_through(req: BroadcastRequest, now: dt.datetime | None) -> dict[str, Any]:
+    """The scheduling, reminder and escalation fields, checked; each error names its option."""
+    at = req.scheduled_at
+    if at is not None:
+        at = (at if at.tzinfo is not None else at.astimezone()).astimezone(dt.UTC)
+        if at <= (now or utcnow()):
+            raise BroadcastError(f"--at: {at.isoformat(timespec='seconds')} is in the past")
+        if req.kind == BroadcastKind.ALL_CLEAR:
+            raise BroadcastError("--at: an all-clear closes its incident when it is written; send it when it is due")
+    every, most = req.remind_every_s, req.remind_max
+    if every is None:
+        if most is not None:
+            raise BroadcastError("--remind-max: needs --remind-every")
+        if req.fallback_channel:
+            raise BroadcastError("--fallback-channel: carries reminders, so it needs --remind-every")
+    else:
+        every = check_duration(every, "--remind-every")
+        most = DEFAULT_REMIND_MAX if most is None else most
+        if not 1 <= most <= MAX_REMINDERS:
+            raise BroadcastError(f"--remind-max: must be between 1 and {MAX_REMINDERS}")
+    escalate = None if req.escalate_after_s is None else check_duration(req.escalate_after_s, "--escalate-after")
+    if req.kind == BroadcastKind.ALL_CLEAR and (every is not None or escalate is not None):
+        option = "--remind-every" if every is not None else "--escalate-after"
+        raise BroadcastError(f"{option}: an all-clear closes its incident; there is no one left to chase")
+    return {"scheduled_at": at, "remind_every_s": every, "remind_max": most,
+            "fallback_channel": (req.fallback_channel or "").strip() or None, "escalate_after_s": escalate}
+
+
+def _fallback_channel_id(session: Session, name: str | None) -> int | None:
+    if name is None:
+        return None
+    channel = session.scalar(select(Channel).where(Channel.name == name))
+    if channel is None:
+        raise BroadcastError(f"--fallback-channel: no channel named {name!r}")
+    if not channel.enabled:
+        raise BroadcastError(f"--fallback-channel: channel {name!r} is disabled")
+    if channel.kind == ChannelKind.GROUP or not channel.address_field:
+        raise BroadcastError(f"--fallback-channel: {name!r} posts to a group; reminders go to people")
+    return channel.id
 
 
 def create_broadcast(session: Session, box: SecretBox, req: BroadcastRequest, actor: str) -> SendResult:
     """Write broadcast, recipients, group links and deliveries, with the audit entry."""
-    req = check_request(req)
+    now = utcnow()
+    req = check_request(req, now)
     audience = resolve(session, req.groups, req.contact_ids, req.channels)
+    fallback_id = _fallback_channel_id(session, req.fallback_channel)
     incident = _incident(session, req)
+    starts = req.scheduled_at or now
     broadcast = Broadcast(
         incident_id=incident.id, kind=req.kind, title=req.title, body=req.body, severity=req.severity,
-        options=req.options, help_options=req.help_options or [], exercise=req.exercise, state="sending",
-        sender=actor,
+        options=req.options, help_options=req.help_options or [], exercise=req.exercise,
+        state=BroadcastState.SCHEDULED.value if req.scheduled_at else BroadcastState.SENDING.value,
+        sender=actor, created_at=now, scheduled_at=req.scheduled_at, remind_every_s=req.remind_every_s,
+        remind_max=req.remind_max, reminders_sent=0, fallback_channel_id=fallback_id,
+        next_remind_at=starts + dt.timedelta(seconds=req.remind_every_s) if req.remind_every_s else None,
+        escalate_after_s=req.escalate_after_s,
         audience={"groups": req.groups, "contacts": req.contact_ids},
         channel_ids=sorted({r.channel_id for _, _, rs in audience.people.values() for r in rs}
                            | {c for _, c in audience.group_posts}),
@@ -101,15 +168,21 @@ def create_broadcast(session: Session, box: SecretBox, req: BroadcastRequest, ac
     )
     session.add(broadcast)
     session.flush()
-    deliveries = _write_outbox(session, box, broadcast.id, audience)
+    deliveries = _write_outbox(session, box, broadcast.id, audience, starts)
+    follow: dict[str, Any] = {
+        "scheduled_at": req.scheduled_at.isoformat(timespec="seconds") if req.scheduled_at else None,
+        "remind_every_s": req.remind_every_s, "remind_max": req.remind_max,
+        "fallback_channel": req.fallback_channel, "escalate_after_s": req.escalate_after_s}
     audit.append(session, actor, f"broadcast.{req.kind}", f"broadcast {broadcast.id}", {
         "incident": incident.id, "title": req.title, "severity": req.severity, "options": req.options,
         "help_options": req.help_options or [], "exercise": req.exercise, "groups": req.groups,
         "contacts": req.contact_ids, "channels": broadcast.channel_ids, "recipients": len(audience.people),
         "deliveries": deliveries,
         "unreachable": [u["contact"] for u in audience.unreachable],
+        **{k: v for k, v in follow.items() if v is not None},
     })
-    return SendResult(broadcast.id, incident.id, len(audience.people), deliveries, audience.unreachable)
+    return SendResult(broadcast.id, incident.id, len(audience.people), deliveries, audience.unreachable,
+                      req.scheduled_at)
 
 
 def _incident(session: Session, req: BroadcastRequest) -> Incident:
@@ -128,15 +201,19 @@ def _incident(session: Session, req: BroadcastRequest) -> Incident:
     return found
 
 
-def _write_outbox(session: Session, box: SecretBox, broadcast_id: int, audience: Audience) -> int:
+def _write_outbox(session: Session, box: SecretBox, broadcast_id: int, audience: Audience,
+                  starts: dt.datetime) -> int:
     """Recipients by executemany, then one INSERT … SELECT per personal channel.
+
+    Deliveries wait until `starts` (now, or a scheduled send's time): no dispatcher claims
+    them before, and their retry window starts then.
 
     The per-channel statement picks the same people as audience resolution did
     (a non-empty address field) inside this transaction; doing it in SQL keeps a
     10,000-person broadcast's transaction short, so the first mail leaves sooner.
     """
     conn = session.connection()
-    now = utcnow()
+    now = starts
     people = list(audience.people.items())
     rows = []
     for contact_id, (name, email, _routes) in people:

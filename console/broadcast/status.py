@@ -108,8 +108,8 @@ def broadcast_status(session: Session, broadcast_id: int) -> BroadcastStatus:
     answers.update(by_answer)  # answers to options no longer offered still count
     pending = states.get(DeliveryState.PENDING, 0) + states.get(DeliveryState.SENDING, 0)
     failed = states.get(DeliveryState.FAILED, 0)
-    if b.state == BroadcastState.CANCELLED:
-        state = BroadcastState.CANCELLED
+    if b.state in (BroadcastState.CANCELLED, BroadcastState.SCHEDULED):
+        state = BroadcastState(b.state)
     else:  # what is true now, even before the dispatcher's next batch closes the broadcast
         state = BroadcastState.SENDING if pending else BroadcastState.finished(failed)
     return BroadcastStatus(

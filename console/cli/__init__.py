@@ -15,13 +15,14 @@ from console.cli import (
     directory_cmd,
     gui_cmd,
     incident_cmd,
+    schedule_cmd,
     settings_cmd,
 )
 from console.cli.base import PROG, CliUsageError, Parser, add_common, fail
 from console.errors import ConsoleError, UserError
 
-COMMAND_MODULES = (gui_cmd, directory_cmd, channels_cmd, settings_cmd, broadcast_cmd, incident_cmd, audit_cmd,
-                   acks_cmd)
+COMMAND_MODULES = (gui_cmd, directory_cmd, channels_cmd, settings_cmd, broadcast_cmd, schedule_cmd, incident_cmd,
+                   audit_cmd, acks_cmd)
 
 
 def build_parser() -> Parser:

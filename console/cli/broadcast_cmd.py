@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from console.cli import schedule_cmd
 from console.cli.base import actor, add_common, fail, open_db, print_json
 from console.textsafe import for_terminal
 from console.vocabulary import BroadcastKind, Severity
@@ -47,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="send now, in this process, until all are sent or failed (failures are retried for "
                            "the setting dispatch.retry_window); exit 1 if any failed, 130 on Ctrl-C")
     send.add_argument("--json", action="store_true", help="machine-readable output")
+    schedule_cmd.add_send_options(send)
     send.set_defaults(handler=send_cmd)
 
     status = sub.add_parser("status", help="delivery and answer counts of a broadcast")
@@ -85,7 +87,7 @@ def send_cmd(args: argparse.Namespace) -> int:
     req = broadcasts.check(broadcasts.BroadcastRequest(
         title=args.title, body=args.body, groups=args.group, contact_ids=args.contact, channels=args.channel,
         severity=args.severity, options=options, help_options=helps, exercise=args.exercise,
-        incident_id=args.incident, kind=args.kind,
+        incident_id=args.incident, kind=args.kind, **schedule_cmd.send_fields(args),
     ))
     db = open_db(args)
     result = broadcasts.send(db, req, actor(args), force=args.force, reason=args.reason)
@@ -98,6 +100,9 @@ def send_cmd(args: argparse.Namespace) -> int:
         print_json(data)
     else:
         print(f"broadcast {result.broadcast_id}: {result.recipients} recipients, {result.deliveries} deliveries queued")
+        if result.scheduled_at is not None:
+            print(f"  scheduled for {result.scheduled_at.astimezone():%Y-%m-%d %H:%M %Z} "
+                  "(see: crisis-console scheduled list)")
         for u in result.unreachable:
             print(for_terminal(f"  unreachable: {u['contact']} ({u['why']})"))
     if not args.wait:
@@ -253,8 +258,9 @@ def remind_cmd(args: argparse.Namespace) -> int:
     reminded = broadcasts.remind(db, args.broadcast_id, actor(args))
     _warn(db, args.broadcast_id)
     print(f"broadcast {args.broadcast_id}: reminding {reminded.people} recipients "
-          f"({reminded.deliveries} deliveries queued)")
-    if not (args.wait and reminded.deliveries):
+          f"({reminded.deliveries} deliveries queued)"
+          + (f"; {reminded.skipped} skipped: their reminder is still waiting to go out" if reminded.skipped else ""))
+    if not (args.wait and (reminded.deliveries or reminded.skipped)):
         return 0
     stopped = _run_until_done(db, args.broadcast_id, reminded.deliveries, show=True)
     if stopped is not None:

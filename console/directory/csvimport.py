@@ -33,7 +33,7 @@ from console.models import ALL_GROUP, Contact, Group, Membership, utcnow
 log = logging.getLogger("console.directory.import")
 
 REQUIRED = ("name", "email")
-OPTIONAL = ("phone", "groups", "chat", "language", "external_id")
+OPTIONAL = ("phone", "groups", "chat", "language", "external_id", "manager")
 _CHUNK = 500
 
 _T = TypeVar("_T")
@@ -130,6 +130,8 @@ def parse_csv(data: bytes, label: str, region: str | None = None) -> tuple[list[
             groups = split_groups(cell("groups")) if "groups" in index else None
             extra: dict[str, str | None] = {
                 c: clean_text(c, cell(c)) for c in ("chat", "language", "external_id") if c in index}
+            if "manager" in index:
+                extra["manager"] = _manager(cell("manager"))
         except ContactFieldError as exc:
             problems.append(f"{label}:{line}: {exc}")
             continue
@@ -141,6 +143,16 @@ def parse_csv(data: bytes, label: str, region: str | None = None) -> tuple[list[
     if problems:
         raise CsvImportError(problems)
     return rows, ignored
+
+
+def _manager(value: str) -> str | None:
+    """The manager's email (escalations go there), normalised like a contact's; None when empty."""
+    if not value.strip():
+        return None
+    try:
+        return normalise_email(value)
+    except ContactFieldError:
+        raise ContactFieldError(f"manager {value.strip()!r} is not a valid email address") from None
 
 
 def _decode(data: bytes, label: str) -> tuple[str, list[str]]:
@@ -180,7 +192,7 @@ def write_rows(session: Session, rows: list[Row], actor: str, label: str) -> Imp
     existing = {
         r.email: r
         for r in conn.execute(select(Contact.id, Contact.email, Contact.name, Contact.phone, Contact.chat,
-                                     Contact.language, Contact.external_id))
+                                     Contact.language, Contact.external_id, Contact.manager))
     }
     group_ids = dict(conn.execute(select(Group.name, Group.id)).all())
     wanted_groups = {g for r in rows if r.groups for g in r.groups}

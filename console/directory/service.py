@@ -26,9 +26,12 @@ class ContactRow:
     email: str
     phone: str | None
     groups: list[str]
+    manager: str | None = None
+    """The manager's email: escalations list this person to them."""
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "email": self.email, "phone": self.phone, "groups": self.groups}
+        return {"id": self.id, "name": self.name, "email": self.email, "phone": self.phone, "groups": self.groups,
+                "manager": self.manager}
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,9 @@ def list_contacts(session: Session) -> list[ContactRow]:
     )
     for contact_id, group in pairs:
         groups_of[contact_id].append(group)
-    rows = session.execute(select(Contact.id, Contact.name, Contact.email, Contact.phone).order_by(Contact.id))
-    return [ContactRow(i, n, e, p, groups_of.get(i, [])) for i, n, e, p in rows]
+    rows = session.execute(select(Contact.id, Contact.name, Contact.email, Contact.phone, Contact.manager)
+                           .order_by(Contact.id))
+    return [ContactRow(i, n, e, p, groups_of.get(i, []), m) for i, n, e, p, m in rows]
 
 
 def list_groups(session: Session) -> list[GroupRow]:

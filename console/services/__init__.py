@@ -10,5 +10,6 @@ broadcasts (send, follow-up, remind, cancel, status, failures), live (the
 incident and broadcast picture, read incrementally), audience (compose choices
 and counts), acks (the answer service's start entry), demo (the demo database),
 warm (imports made before Qt's), incidents (every person of an incident, help
-requests handled and reopened, the guarded close).
+requests handled and reopened, the guarded close), schedules (scheduled sends
+listed and cancelled; durations and times as people type them).
 """

@@ -25,7 +25,7 @@ from console.incident import guard as close_guard
 from console.incident.guard import CloseCheck
 from console.models import Broadcast, Channel, Delivery, Incident
 from console.storage import Database
-from console.vocabulary import BroadcastKind, IncidentState, Severity
+from console.vocabulary import OPEN_DELIVERY_STATES, BroadcastKind, IncidentState, Severity
 
 __all__ = ["DEFAULT_OPTIONS", "BroadcastRequest", "BroadcastStatus", "ChannelFailures", "FailedDelivery",
            "FailureReport", "FollowUpBase", "Reminded", "SendResult", "answer_options", "cancel", "check",
@@ -34,11 +34,13 @@ __all__ = ["DEFAULT_OPTIONS", "BroadcastRequest", "BroadcastStatus", "ChannelFai
 
 @dataclass(frozen=True)
 class Reminded:
-    """What a reminder queued; deliveries with an id above `after_id` are the reminders'."""
+    """What a reminder queued; deliveries with an id above `after_id` are the reminders' (and those
+    still waiting from an earlier reminder, which are not queued again: `skipped` people)."""
 
     people: int
     deliveries: int
     after_id: int
+    skipped: int = 0
 
 
 @dataclass(frozen=True)
@@ -139,8 +141,13 @@ def remind(db: Database, broadcast_id: int, actor: str) -> Reminded:
     """Queue reminders (same personal links) for every recipient who has not answered."""
     with db.write() as session:
         before = session.scalar(select(func.max(Delivery.id)).where(Delivery.broadcast_id == broadcast_id)) or 0
-        people, deliveries = reminders.remind(session, broadcast_id, actor)
-    return Reminded(people, deliveries, before)
+        queued = reminders.remind(session, broadcast_id, actor)
+        if queued.skipped:  # their earlier reminders are still to go out: report on those too
+            waiting = session.scalar(select(func.min(Delivery.id)).where(
+                Delivery.broadcast_id == broadcast_id, Delivery.reminder.is_(True),
+                Delivery.state.in_(OPEN_DELIVERY_STATES)))
+            before = min(before, (waiting or before + 1) - 1)
+    return Reminded(queued.people, queued.deliveries, before, queued.skipped)
 
 
 def cancel(db: Database, broadcast_id: int, actor: str) -> int:

@@ -44,7 +44,8 @@ class BroadcastTreeModel(QAbstractItemModel):
         self._kinds = {BroadcastKind.ALERT: self.tr("alert"), BroadcastKind.UPDATE: self.tr("update"),
                        BroadcastKind.ALL_CLEAR: self.tr("all-clear")}
         self._states: dict[str, str] = {
-            BroadcastState.SENDING: self.tr("sending"), BroadcastState.SENT: self.tr("sent"),
+            BroadcastState.SCHEDULED: self.tr("scheduled"), BroadcastState.SENDING: self.tr("sending"),
+            BroadcastState.SENT: self.tr("sent"),
             BroadcastState.FAILED: self.tr("failed"), BroadcastState.CANCELLED: self.tr("cancelled"),
             IncidentState.OPEN: self.tr("open"), IncidentState.CLOSED: self.tr("closed")}
         self._exercise = self.tr("[EXERCISE] ")

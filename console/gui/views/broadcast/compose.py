@@ -184,6 +184,7 @@ class ComposeView(QWidget):
         self.channels.set_choices(choices.channels, default_checked=True)
         self._templates = choices.templates
         self.message.set_templates(choices.templates)
+        self.message.follow.set_channels(choices.channels)
         self.public_url, self.org_name = choices.public_url, choices.org_name
         self.readiness.check(*self._audience_key())
         self.update_preview()
@@ -273,7 +274,7 @@ class ComposeView(QWidget):
             title=form.title(), body=form.body(), groups=self.groups.checked(),
             contact_ids=self.contacts.checked(), channels=self.channels.checked(),
             severity=form.severity(), options=form.options() or list(DEFAULT_OPTIONS),
-            help_options=form.help_options(), exercise=form.exercise())
+            help_options=form.help_options(), exercise=form.exercise(), **form.follow.fields())
 
     def send(self) -> None:
         """Check the form, count the audience afresh, ask, then write the broadcast in a worker."""
@@ -304,6 +305,8 @@ class ComposeView(QWidget):
             text += " " + self.tr("Plus {g} group posts.").format(g=count.group_posts)
         if count.unreachable:
             text += " " + self.tr("{u} people cannot be reached on these channels.").format(u=len(count.unreachable))
+        if req.scheduled_at is not None:
+            text += " " + self.tr("It goes out at {at}.").format(at=f"{req.scheduled_at.astimezone():%Y-%m-%d %H:%M}")
         if not self.confirm(text):
             self._set_sending(False)
             return
@@ -317,6 +320,7 @@ class ComposeView(QWidget):
         self.title_edit.clear()
         self.body_edit.clear()
         self.template_box.setCurrentIndex(0)
+        self.message.follow.after_send()
         self.sent.emit(result)
         self.bridge.broadcast_created.emit(result.broadcast_id)
         self.bridge.status_message.emit(self.tr("Broadcast {id} is being sent").format(id=result.broadcast_id))

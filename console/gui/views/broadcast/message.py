@@ -1,4 +1,5 @@
-"""The message half of Compose: template, title, body, severity, answer options, exercise switch."""
+"""The message half of Compose: template, title, body, severity, answer options, exercise switch,
+and when it goes out and how the silent are chased (console.gui.views.broadcast.follow_form)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
 
 from console.broadcast.options import DEFAULT_OPTIONS, PRESETS, preset_of
+from console.gui.views.broadcast.follow_form import FollowThroughForm
 from console.gui.views.broadcast.help_option import HelpOptionBox
 from console.templates import TemplateRow
 from console.vocabulary import Severity
@@ -53,6 +55,7 @@ class MessageForm(QWidget):
         self.exercise_banner.setObjectName("exerciseBanner")
         self.exercise_banner.hide()
         self.exercise_box.toggled.connect(self.exercise_banner.setVisible)
+        self.follow = FollowThroughForm()
         form = QFormLayout()
         form.addRow(self.tr("Template"), self.template_box)
         form.addRow(self.tr("Title"), self.title_edit)
@@ -62,6 +65,7 @@ class MessageForm(QWidget):
         form.addRow("", self.options_edit)
         form.addRow(self.tr("Needs help"), self.help_box)
         form.addRow("", self.exercise_box)
+        form.addRow(self.tr("Follow-up"), self.follow)
         box = QVBoxLayout(self)
         box.addWidget(self.exercise_banner)
         box.addLayout(form)
