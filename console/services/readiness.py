@@ -21,7 +21,6 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from sqlalchemy import select
 
 from console import settings
@@ -201,6 +200,8 @@ def answer_service_reachable(db: Database, timeout: float = DEFAULT_TIMEOUT) -> 
 
 def probe_answer_service(public_url: str, timeout: float = DEFAULT_TIMEOUT) -> AnswerService:
     """GET `{public_url}/healthz` within about 2 × `timeout` seconds, name lookup included."""
+    import requests  # here: the desktop imports this module before its first window, and requests is slow to load
+
     url = public_url.rstrip("/") + "/healthz"
     outcome: list[tuple[int, bytes] | BaseException] = []
 
@@ -237,6 +238,8 @@ def probe_answer_service(public_url: str, timeout: float = DEFAULT_TIMEOUT) -> A
 
 def _reason(exc: BaseException, host: str, timeout: float) -> str:
     """The root cause in a few words (requests wraps it three levels deep)."""
+    import requests  # loaded already: the probe used it
+
     seen: set[int] = set()
     stack = [exc]
     while stack:
