@@ -10,6 +10,9 @@ broadcasts (send, follow-up, remind, cancel, status, failures), live (the
 incident and broadcast picture, read incrementally), audience (compose choices
 and counts), acks (the answer service's start entry), demo (the demo database),
 warm (imports made before Qt's), incidents (every person of an incident, help
-requests handled and reopened, the guarded close), schedules (scheduled sends
-listed and cancelled; durations and times as people type them).
+requests handled and reopened, the guarded close), incident_live (the incident
+picture as the desktop follows it, and its answers-over-time series), schedules
+(scheduled sends listed and cancelled; durations and times as people type them), readiness
+(would answers come back: links only this machine opens, the answer service's
+/healthz).
 """
