@@ -17,7 +17,7 @@ from sqlalchemy import select
 from console.models import Broadcast, Recipient
 from console.services import incidents
 from console.services.incidents import IncidentPicture
-from console.services.live import SERIES_POINTS
+from console.services.live import close_series, ms, utc
 from console.storage import Database
 
 
@@ -53,7 +53,7 @@ def read_incident(db: Database, incident_id: int) -> IncidentRead:
     names.extend(a.answer for a in answers)
     alarm.extend(a.answer for a in answers if a.needs_help)
     start = picture.incident.opened_at
-    times = [_utc(a.answered_at) for a in answers]
+    times = [utc(a.answered_at) for a in answers]
     end = max([dt.datetime.now(dt.UTC), *times[-1:]])
     series = people_over_time(list(dict.fromkeys(names)),
                               [(a.email, a.answer, t) for a, t in zip(answers, times, strict=True)], start, end)
@@ -63,7 +63,7 @@ def read_incident(db: Database, incident_id: int) -> IncidentRead:
 def people_over_time(names: list[str], answers: list[tuple[str, str, dt.datetime]], start: dt.datetime,
                      end: dt.datetime) -> dict[str, list[tuple[float, int]]]:
     """For each answer, how many people's latest answer it was over time; `answers` in time order."""
-    points: dict[str, list[tuple[float, int]]] = {n: [(_ms(start), 0)] for n in names}
+    points: dict[str, list[tuple[float, int]]] = {n: [(ms(start), 0)] for n in names}
     counts = dict.fromkeys(names, 0)
     current: dict[str, str] = {}
     for email, answer, when in answers:
@@ -73,21 +73,7 @@ def people_over_time(names: list[str], answers: list[tuple[str, str, dt.datetime
         current[email] = answer
         if before is not None:
             counts[before] -= 1
-            points[before].append((_ms(when), counts[before]))
+            points[before].append((ms(when), counts[before]))
         counts[answer] += 1
-        points[answer].append((_ms(when), counts[answer]))
-    out = {}
-    for name, line in points.items():
-        if len(line) > SERIES_POINTS:
-            step = len(line) / SERIES_POINTS
-            line = [line[int(i * step)] for i in range(SERIES_POINTS)] + [line[-1]]
-        out[name] = [*line, (_ms(end), counts[name])]
-    return out
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
-
-
-def _ms(value: dt.datetime) -> float:
-    return value.timestamp() * 1000
+        points[answer].append((ms(when), counts[answer]))
+    return close_series(points, counts, end)

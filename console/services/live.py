@@ -112,8 +112,8 @@ def load_tree(db: Database) -> tuple[IncidentNode, ...]:
             state = BroadcastState.finished(1 if r.id in failed_ids else 0)  # show what is true now
         children.setdefault(r.incident_id, []).append(BroadcastNode(
             r.id, r.incident_id, BroadcastKind(r.kind), r.title, state, bool(r.exercise), Severity(r.severity),
-            _utc(r.created_at)))
-    return tuple(IncidentNode(i.id, i.title, IncidentState(i.state), bool(i.exercise), _utc(i.opened_at),
+            utc(r.created_at)))
+    return tuple(IncidentNode(i.id, i.title, IncidentState(i.state), bool(i.exercise), utc(i.opened_at),
                               tuple(children.get(i.id, ()))) for i in incidents)
 
 
@@ -125,11 +125,11 @@ def load_detail(db: Database, broadcast_id: int) -> Detail:
         attempts, last_claim = session.execute(
             select(func.coalesce(func.sum(Delivery.attempts), 0), func.max(Delivery.claimed_at))
             .where(Delivery.broadcast_id == broadcast_id)).one()
-        answers = [(a, _utc(t)) for a, t in session.execute(
+        answers = [(a, utc(t)) for a, t in session.execute(
             select(Recipient.answer, Recipient.answered_at)
             .where(Recipient.broadcast_id == broadcast_id, Recipient.answered_at.is_not(None))
             .order_by(Recipient.answered_at)) if t is not None]
-    start = _utc(created) if created else dt.datetime.now(dt.UTC)
+    start = utc(created) if created else dt.datetime.now(dt.UTC)
     times = [t for _a, t in answers]
     end = max([dt.datetime.now(dt.UTC), *times[-1:]])
     fingerprint = (status.sent, status.failed, status.pending, status.cancelled, status.acknowledged,
@@ -142,18 +142,24 @@ def _series(options: list[str], answers: list[tuple[str | None, dt.datetime]], s
             end: dt.datetime) -> dict[str, list[tuple[float, int]]]:
     """Cumulative count per answer (ms since the epoch, count), thinned to SERIES_POINTS."""
     names = list(dict.fromkeys([*options, *(a for a, _t in answers if a)]))
-    points: dict[str, list[tuple[float, int]]] = {n: [(_ms(start), 0)] for n in names}
+    points: dict[str, list[tuple[float, int]]] = {n: [(ms(start), 0)] for n in names}
     counts = dict.fromkeys(names, 0)
     for answer, when in answers:
         if answer:
             counts[answer] += 1
-            points[answer].append((_ms(_utc(when)), counts[answer]))
+            points[answer].append((ms(utc(when)), counts[answer]))
+    return close_series(points, counts, end)
+
+
+def close_series(points: dict[str, list[tuple[float, int]]], counts: dict[str, int],
+                 end: dt.datetime) -> dict[str, list[tuple[float, int]]]:
+    """Each line thinned to SERIES_POINTS (its last point kept) and carried on to `end` at its final count."""
     out = {}
     for name, line in points.items():
         if len(line) > SERIES_POINTS:
             step = len(line) / SERIES_POINTS
             line = [line[int(i * step)] for i in range(SERIES_POINTS)] + [line[-1]]
-        out[name] = [*line, (_ms(end), counts[name])]
+        out[name] = [*line, (ms(end), counts[name])]
     return out
 
 
@@ -203,7 +209,7 @@ def load_recipients(db: Database, broadcast_id: int) -> tuple[list[RecipientRow]
         states = _states(session, broadcast_id, None)
         errors = _errors(session, broadcast_id, None)
     rows = [RecipientRow(rid, name, email, _state(states.get(rid)), errors.get(rid) or "", answer or "",
-                         _utc(answered_at) if answered_at else None, bool(needs_help),
+                         utc(answered_at) if answered_at else None, bool(needs_help),
                          source == AnswerSource.GROUP)
             for rid, name, email, answer, answered_at, needs_help, source in people]
     answered = [r.answered_at for r in rows if r.answered_at is not None]
@@ -243,7 +249,7 @@ def load_changes(db: Database, broadcast_id: int, mark: Watermark,
     for rid, answer, answered_at, needs_help, source in answers:
         row = fresh.get(rid) or known.get(rid)
         if row is not None and answered_at is not None:
-            when = _utc(answered_at)
+            when = utc(answered_at)
             fresh[rid] = row._replace(answer=answer or "", answered_at=when, needs_help=bool(needs_help),
                                       self_report=source == AnswerSource.GROUP)
             latest = when if latest is None else max(latest, when)
@@ -355,10 +361,10 @@ def silent_count(db: Database, broadcast_id: int) -> int:
                                                          Recipient.answer.is_(None))) or 0
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
+def utc(value: dt.datetime) -> dt.datetime:
     """SQLite returns naive datetimes; everything stored is UTC."""
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
-def _ms(value: dt.datetime) -> float:
+def ms(value: dt.datetime) -> float:
     return value.timestamp() * 1000.0
