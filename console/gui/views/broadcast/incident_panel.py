@@ -18,7 +18,6 @@ from typing import TypeVar
 from PySide6.QtCore import QItemSelectionModel, Qt, QUrl, QUrlQuery, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -35,6 +34,7 @@ from console.gui.tasks import TaskRunner, describe
 from console.gui.views.broadcast.chart import AnswersChart
 from console.gui.views.broadcast.dialogs import ask_note, ask_yes_no
 from console.gui.views.broadcast.live import LiveQuery
+from console.gui.widgets import setup_table
 from console.services import incidents
 from console.services.incident_live import IncidentRead, read_incident
 from console.services.incidents import IncidentPicture, PersonRow, PictureCounts
@@ -132,17 +132,9 @@ class IncidentPanel(QWidget):
         self.table = QTableView()
         self.table.setObjectName("incidentPeople")
         self.table.setModel(self.proxy)
-        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        self.table.setSortingEnabled(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        columns = self.table.horizontalHeader()
-        columns.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        columns.setStretchLastSection(True)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # needs-help first
+        setup_table(self.table, row_height=22)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for col, width in enumerate((130, 110, 190, 110, 72, 150, 80, 116, 190)):
             self.table.setColumnWidth(col, width)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_person())
