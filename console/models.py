@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -295,6 +296,8 @@ class AuditEntry(Base):
     details: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # the entry's canonical form (console.audit.chain): 2 = RFC 8785; 1 = before it
+    canon: Mapped[int] = mapped_column(SmallInteger, server_default="1")
 
     __table_args__ = (
         Index("ix_audit_action", "action"),

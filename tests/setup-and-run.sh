@@ -13,6 +13,8 @@ export DEBIAN_FRONTEND=noninteractive
 APT_PACKAGES=(
   # servers and tools the tests run for real
   postgresql chromium xvfb xauth imagemagick fonts-dejavu-core spamassassin
+  # reading reports (pdftotext, pdftoppm) and a second-language audit verifier (node)
+  poppler-utils nodejs
   # Qt (PySide6 wheels bundle Qt, not these): QtCore/QtGui, the offscreen platform
   libglib2.0-0 libegl1 libgl1 libfontconfig1 libdbus-1-3
   # the xcb platform, for a real window under Xvfb (libxcb-cursor0 brings image,

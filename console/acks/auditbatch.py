@@ -24,8 +24,8 @@ from console.audit.log import HEAD_SETTING, LOCK_KEY
 
 _LOCK = "SELECT pg_advisory_xact_lock(:k)"
 _TAIL = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-_INSERT = ("INSERT INTO audit_log (seq, time, actor, action, subject, details, prev_hash, hash) "
-           "VALUES (:seq, :time, :actor, :action, :subject, :details, :prev_hash, :hash)")
+_INSERT = ("INSERT INTO audit_log (seq, time, actor, action, subject, details, prev_hash, hash, canon) "
+           "VALUES (:seq, :time, :actor, :action, :subject, :details, :prev_hash, :hash, :canon)")
 _HEAD_UPDATE = 'UPDATE settings SET value = :v WHERE "key" = :k'
 _HEAD_INSERT = 'INSERT INTO settings ("key", value) VALUES (:k, :v)'
 

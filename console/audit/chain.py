@@ -1,9 +1,15 @@
 """The hash chain: canonical form of an entry and its hash (DESIGN.md, "Audit log").
 
 hash = sha256(prev_hash + canonical JSON of {seq, time, actor, action, subject, details});
-the first entry's prev_hash is 64 zeros. Canonical JSON: keys sorted, no
-whitespace (separators "," and ":"), UTF-8 without escaping. An auditor can
-recompute this from `audit export` with any JSON library.
+the first entry's prev_hash is 64 zeros. Canonical JSON is RFC 8785 (JCS,
+console.audit.jcs), so a verifier in any language recomputes the same text.
+
+Each entry records its form in `audit_log.canon`: CANON_JCS (2) for every
+entry written by this version, CANON_LEGACY (1) for entries written before it
+(Python's `json.dumps` with sorted keys, no whitespace, UTF-8 without escapes;
+it differs from JCS only for floats, integers past 2**53 and member names past
+U+FFFF). Old entries keep their form and keep verifying; the export names the
+form of each entry.
 """
 
 from __future__ import annotations
@@ -14,21 +20,38 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from console.audit.jcs import canonical_json
+
 GENESIS = "0" * 64
 
 
-def canonical(seq: int, time: str, actor: str, action: str, subject: str, details: Any) -> str:
+CANON_LEGACY = 1
+CANON_JCS = 2
+CANON_NAMES = {CANON_LEGACY: "legacy-1", CANON_JCS: "rfc8785"}
+"""How the export names each entry's canonical form."""
+
+
+def canonical(seq: int, time: str, actor: str, action: str, subject: str, details: Any,
+              canon: int = CANON_JCS) -> str:
     entry = {"seq": seq, "time": time, "actor": actor, "action": action, "subject": subject, "details": details}
-    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return canonical_json(entry) if canon == CANON_JCS else _legacy(entry)
 
 
 def entry_hash(prev_hash: str, canonical_json: str) -> str:
     return hashlib.sha256((prev_hash + canonical_json).encode("utf-8")).hexdigest()
 
 
-def details_text(details: dict[str, Any]) -> str:
-    """How details are stored: the same canonical JSON, so a re-parse hashes identically."""
-    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def details_text(details: Any, canon: int = CANON_JCS) -> str:
+    """How details are stored: the same canonical JSON, so a re-parse hashes identically.
+
+    Raises console.audit.jcs.JcsError for a value RFC 8785 cannot represent
+    (the append that carried it fails with its transaction: nothing half-written).
+    """
+    return canonical_json(details) if canon == CANON_JCS else _legacy(details)
+
+
+def _legacy(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def now_text() -> str:
@@ -50,6 +73,7 @@ def chain_rows(seq: int, prev_hash: str, entries: Sequence[Entry], time: str | N
         stamp = time or now_text()
         digest = entry_hash(prev_hash, canonical(seq, stamp, actor, action, subject, details))
         rows.append({"seq": seq, "time": stamp, "actor": actor, "action": action, "subject": subject,
-                     "details": details_text(details), "prev_hash": prev_hash, "hash": digest})
+                     "details": details_text(details), "prev_hash": prev_hash, "hash": digest,
+                     "canon": CANON_JCS})
         prev_hash = digest
     return rows

@@ -24,6 +24,7 @@ from console.models import AuditEntry, Setting
 log = logging.getLogger("console.audit")
 
 HEAD_SETTING = "audit.head"
+LOG_ID_SETTING = "audit.log_id"
 LOCK_KEY = 726_002
 _TAIL = "console_audit_tail"
 
@@ -62,6 +63,11 @@ def append_many(target: Session | Connection, entries: list[Entry]) -> int:
         conn.execute(update(Setting).where(Setting.key == HEAD_SETTING).values(value=head))
     conn.info[_TAIL] = (conn.get_transaction(), seq, prev)
     return seq
+
+
+def log_id(session: Session) -> str | None:
+    """This database's log id (migration 0005), which signed checkpoints name; None if missing."""
+    return session.scalar(select(Setting.value).where(Setting.key == LOG_ID_SETTING))
 
 
 def _tail(conn: Connection) -> tuple[int, str]:

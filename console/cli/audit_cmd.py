@@ -34,6 +34,10 @@ def verify(args: argparse.Namespace) -> int:
 
     result = run_verify(open_db(args))
     print(for_terminal(result.message()), file=sys.stdout if result.ok else sys.stderr)
+    if result.ok:
+        from console.audit.verify import LIMITS
+
+        print(f"note: {LIMITS}")
     return 0 if result.ok else 1
 
 

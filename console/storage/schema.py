@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-HEAD = "0004"
+HEAD = "0005"
 """The revision of the newest file under console/storage/migrations/versions."""
 
 
