@@ -24,6 +24,15 @@ from console.errors import ConsoleError, UserError
 COMMAND_MODULES = (gui_cmd, directory_cmd, channels_cmd, settings_cmd, broadcast_cmd, schedule_cmd, incident_cmd,
                    audit_cmd, acks_cmd)
 
+READING_COMMANDS = frozenset({
+    "gui", "contacts list", "groups list", "channels list", "settings list", "status", "scheduled list",
+    "incident list", "incident show", "audit verify", "audit export", "audit seal", "audit public-key", "report",
+    "cap",
+})
+"""What `--read-only` (env CRISIS_CONSOLE_READ_ONLY=1) lets run: commands that only read the database.
+Sealing writes the checkpoint file, never the database. Any other command, one added later
+included, is refused until it is listed here; the database's own read-only mode is the backstop."""
+
 
 def build_parser() -> Parser:
     parser = Parser(prog=PROG, description="Crisis Console: reach every employee, know who is safe.")
@@ -41,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args: argparse.Namespace | None = None
     try:
         args = parser.parse_args(argv)
+        _refuse_writes(args)
         handler = getattr(args, "handler", None) or gui_cmd.run_gui
         return int(handler(args) or 0)
     except CliUsageError as exc:
@@ -69,6 +79,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not is_driver_error(exc):
             raise
         return _database_fault(exc, args)
+
+
+def command_name(args: argparse.Namespace) -> str:
+    """The command as typed, without options: "contacts import", "send", "gui" (also for no command)."""
+    command = getattr(args, "command", None) or "gui"
+    action = getattr(args, "action", None)
+    return f"{command} {action}" if action else command
+
+
+def _refuse_writes(args: argparse.Namespace) -> None:
+    """In read-only mode a command that would write is refused before it opens anything (exit 2)."""
+    from console.storage import ReadOnlyModeError, read_only_requested
+
+    if not read_only_requested(bool(getattr(args, "read_only", False))):
+        return
+    args.read_only = True  # env or flag: every database this command opens is read-only too
+    name = command_name(args)
+    if name not in READING_COMMANDS:
+        raise ReadOnlyModeError(f"read-only mode: `{name}` would change the database; run it without "
+                                "--read-only (and without env CRISIS_CONSOLE_READ_ONLY=1)")
 
 
 def _database_fault(exc: Exception, args: argparse.Namespace | None) -> int:

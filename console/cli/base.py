@@ -25,12 +25,15 @@ class Parser(argparse.ArgumentParser):
 
 
 def add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    """--db and --actor, accepted before or after the subcommand's name."""
+    """--db, --actor and --read-only, accepted before or after the subcommand's name."""
     default = None if top else argparse.SUPPRESS
     parser.add_argument("--db", metavar="URL", default=default,
                         help="database URL (else env CRISIS_CONSOLE_DB, else the SQLite file in the user data dir)")
     parser.add_argument("--actor", metavar="NAME", default=default,
                         help="who is acting, for the audit log (default: the OS user)")
+    parser.add_argument("--read-only", action="store_true", default=False if top else argparse.SUPPRESS,
+                        help="an auditor's view: refuse every command that would change the database "
+                             "(also env CRISIS_CONSOLE_READ_ONLY=1)")
 
 
 def open_db(args: argparse.Namespace, *, create: bool = False, key: bool = False) -> Database:
@@ -44,7 +47,7 @@ def open_db(args: argparse.Namespace, *, create: bool = False, key: bool = False
     """
     from console.storage import open_database
 
-    db = open_database(args.db, create=create)
+    db = open_database(args.db, create=create, read_only=bool(getattr(args, "read_only", False)))
     if key:
         db.secrets  # noqa: B018 - a wrong or missing key is said before anything is written
     return db

@@ -1,4 +1,4 @@
-"""`crisis-console [gui] [--demo]`: the desktop console."""
+"""`crisis-console [gui] [--demo] [--read-only]`: the desktop console."""
 
 from __future__ import annotations
 
@@ -16,6 +16,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_gui(args: argparse.Namespace) -> int:
+    from console.storage import ReadOnlyModeError
+
+    if getattr(args, "read_only", False) and getattr(args, "demo", False):
+        raise ReadOnlyModeError("--read-only and --demo do not go together: the demo writes its own database")
     from console.gui.app import run
 
-    return run(db_url=args.db, demo=bool(getattr(args, "demo", False)), actor=args.actor)
+    return run(db_url=args.db, demo=bool(getattr(args, "demo", False)), actor=args.actor,
+               read_only=bool(getattr(args, "read_only", False)))

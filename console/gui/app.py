@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from console.audit import default_actor
 from console.errors import ConsoleError
@@ -21,11 +22,12 @@ from console.gui.bridge import Bridge
 from console.gui.gcpolicy import CollectWhenIdle
 from console.gui.mainwindow import MainWindow, Page
 from console.gui.prefs import APPLICATION, ORGANIZATION, Preferences
+from console.gui.readonly import badge, lock, mark_writes
 from console.gui.services import Services
 from console.gui.tasks import TaskRunner
 from console.gui.theme import ThemeController
 from console.services import settings
-from console.storage import Database, open_database
+from console.storage import Database, ReadOnlyModeError, open_database, read_only_requested
 
 log = logging.getLogger("console.gui")
 
@@ -54,12 +56,18 @@ def build(db: Database, actor: str, *, embedded_services: bool = True,
           prefs: Preferences | None = None) -> tuple[MainWindow, Services]:
     """Create and wire the window, its views and the embedded services (started in the background).
 
+    A database opened read-only gives an auditor's console: every page, with its sending and
+    editing controls taken away (console.gui.readonly), a "read-only" badge, and no embedded
+    dispatcher or answer service whatever `embedded_services` says.
+
     Args:
         db: the open database.
         actor: who acts, for the audit log.
         embedded_services: start the dispatcher and acknowledgement service (subject to their settings).
         prefs: desktop preferences (default: the user's QSettings).
     """
+    read_only = db.read_only
+    embedded_services = embedded_services and not read_only
     app = application()
     prefs = prefs or Preferences()
     theme = ThemeController(app, prefs)
@@ -70,18 +78,17 @@ def build(db: Database, actor: str, *, embedded_services: bool = True,
     services = Services(db, bridge, tasks, embedded=embedded_services)
 
     common = (db, actor, tasks, bridge)
-    pages = [
-        Page("compose", _tr("Compose"), "compose", lambda: views.make("broadcast.compose", "ComposeView", *common)),
-        Page("broadcasts", _tr("Broadcasts"), "broadcasts",
-             lambda: views.make("broadcast.dashboard", "BroadcastsView", *common)),
-        Page("directory", _tr("Directory"), "directory", lambda: views.make("directory", "DirectoryView", *common)),
-        Page("channels", _tr("Channels"), "channels", lambda: views.make("channels", "ChannelsView", *common)),
-        Page("templates", _tr("Templates"), "templates", lambda: views.make("templates", "TemplatesView", *common)),
-        Page("audit", _tr("Audit log"), "audit", lambda: views.make("audit", "AuditView", *common)),
-        Page("settings", _tr("Settings"), "settings",
-             lambda: views.make("settings", "SettingsView", *common, theme)),
-    ]
+    pages = _pages(common, theme)
+    if read_only:
+        pages = [Page(p.key, p.title, p.icon, _locked(p.make)) for p in pages]
     window = MainWindow(pages, db.display_url, prefs)
+    if read_only:
+        mark_writes(window.new_action)
+        lock(window)
+        window.status.insertPermanentWidget(0, badge(window.status))
+        window.status.dispatcher.hide()  # nothing is sent or answered through a read-only console
+        window.status.ack.hide()
+        window.setWindowTitle(_tr("Crisis Console (read-only)"))
     for owned in (tasks, bridge, services, theme):
         owned.setParent(window)
 
@@ -121,6 +128,25 @@ def build(db: Database, actor: str, *, embedded_services: bool = True,
     return window, services
 
 
+def _pages(common: tuple[Database, str, TaskRunner, Bridge], theme: ThemeController) -> list[Page]:
+    return [
+        Page("compose", _tr("Compose"), "compose", lambda: views.make("broadcast.compose", "ComposeView", *common)),
+        Page("broadcasts", _tr("Broadcasts"), "broadcasts",
+             lambda: views.make("broadcast.dashboard", "BroadcastsView", *common)),
+        Page("directory", _tr("Directory"), "directory", lambda: views.make("directory", "DirectoryView", *common)),
+        Page("channels", _tr("Channels"), "channels", lambda: views.make("channels", "ChannelsView", *common)),
+        Page("templates", _tr("Templates"), "templates", lambda: views.make("templates", "TemplatesView", *common)),
+        Page("audit", _tr("Audit log"), "audit", lambda: views.make("audit", "AuditView", *common)),
+        Page("settings", _tr("Settings"), "settings",
+             lambda: views.make("settings", "SettingsView", *common, theme)),
+    ]
+
+
+def _locked(make: Callable[[], QWidget]) -> Callable[[], QWidget]:
+    """A page maker whose page comes with its write controls taken away (read-only mode)."""
+    return lambda: lock(make())
+
+
 def _quit_on_interrupt(app: QApplication) -> None:
     """Ctrl+C in the terminal, or a SIGTERM (logout, `kill`), closes the app cleanly (services stopped).
 
@@ -134,20 +160,30 @@ def _quit_on_interrupt(app: QApplication) -> None:
     wake.start(300)
 
 
-def run(db_url: str | None, demo: bool, actor: str | None) -> int:
-    """`crisis-console gui`: open the database (or the demo), show the window, run until it closes."""
+def run(db_url: str | None, demo: bool, actor: str | None, read_only: bool = False) -> int:
+    """`crisis-console gui`: open the database (or the demo), show the window, run until it closes.
+
+    `read_only` (or env CRISIS_CONSOLE_READ_ONLY=1): an existing database, opened for reading only;
+    its secret key is not needed to open it (an auditor may not hold it).
+    """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app = application()
     setup = None
     try:
-        if demo:
+        read_only = read_only_requested(read_only)
+        if read_only and demo:
+            raise ReadOnlyModeError("--read-only and --demo do not go together: the demo writes its own database")
+        if read_only:
+            db = open_database(db_url, create=False, read_only=True)
+        elif demo:
             from console.gui.demo import prepare_demo  # the demo's mail sink needs aiosmtpd
 
             setup = prepare_demo()
             db = setup.db
         else:
             db = open_database(db_url)
-        db.secrets  # noqa: B018 - a wrong key is said now, not at the first send
+        if not read_only:
+            db.secrets  # noqa: B018 - a wrong key is said now, not at the first send
     except ConsoleError as exc:
         QMessageBox.critical(None, _tr("Crisis Console"), str(exc))
         return 1

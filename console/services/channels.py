@@ -50,7 +50,7 @@ def list_channels(db: Database, *, fix_masks_as: str | None = None) -> list[Chan
     with db.read() as session:
         rows = channelstore.list_channels(session)
         stale = bool(channelstore.stale_masks(session))
-    if stale and fix_masks_as is not None:
+    if stale and fix_masks_as is not None and not db.read_only:  # read-only: shown re-masked, left as stored
         _remask(db, fix_masks_as)
     return rows
 

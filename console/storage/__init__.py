@@ -1,6 +1,13 @@
 """Storage: engine and URL resolution, SQLite pragmas, Alembic migrations, secret encryption, faults in words."""
 
-from console.storage.database import Database, get_setting_value, open_database, resolve_url, shown_url
+from console.storage.database import (
+    Database,
+    get_setting_value,
+    open_database,
+    read_only_requested,
+    resolve_url,
+    shown_url,
+)
 from console.storage.errors import (
     CorruptDatabaseError,
     DatabaseBusyError,
@@ -10,6 +17,7 @@ from console.storage.errors import (
     DiskFullError,
     NoDatabaseError,
     ReadOnlyDatabaseError,
+    ReadOnlyModeError,
     SecretKeyError,
     StorageError,
 )
@@ -24,10 +32,12 @@ __all__ = [
     "DiskFullError",
     "NoDatabaseError",
     "ReadOnlyDatabaseError",
+    "ReadOnlyModeError",
     "SecretKeyError",
     "StorageError",
     "get_setting_value",
     "open_database",
+    "read_only_requested",
     "resolve_url",
     "shown_url",
 ]

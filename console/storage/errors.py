@@ -44,5 +44,9 @@ class NoDatabaseError(UserError):
     """No database where the URL points, and the command does not create one."""
 
 
+class ReadOnlyModeError(UserError):
+    """A write was asked of a database opened read-only (`--read-only`, env CRISIS_CONSOLE_READ_ONLY)."""
+
+
 class SecretKeyError(Failure):
     """The secret key is missing, unreadable or is not the one the database was sealed with."""

@@ -11,6 +11,7 @@ from console.gui import resources
 from console.gui.bridge import Bridge
 from console.gui.models.channels import ChannelsModel
 from console.gui.models.table import FilterProxy
+from console.gui.readonly import mark_writes
 from console.gui.tasks import TaskRunner, describe
 from console.gui.views.channel_dialogs import ChannelDialog, ChannelTestDialog
 from console.gui.widgets import Banner, FilterEdit, PageHeader, set_columns, setup_table, toolbar_row
@@ -63,6 +64,7 @@ class ChannelsView(QWidget):
         self.edit_button = QPushButton(resources.icon("edit"), self.tr("Edit"))
         self.disable_button = QPushButton(resources.icon("remove"), self.tr("Disable"))
         self.test_button = QPushButton(resources.icon("send"), self.tr("Send test…"))
+        mark_writes(self.add_button, self.edit_button, self.disable_button, self.test_button)
         self.filter = FilterEdit(self.tr("Filter channels"))
         layout.addLayout(toolbar_row(self.add_button, self.edit_button, self.disable_button, self.test_button,
                                      self.filter, stretch_at=4))
@@ -81,7 +83,7 @@ class ChannelsView(QWidget):
         self.edit_button.clicked.connect(self.edit_channel)
         self.disable_button.clicked.connect(self.disable_selected)
         self.test_button.clicked.connect(self.open_test)
-        self.table.doubleClicked.connect(lambda _i: self.edit_channel())
+        self.table.doubleClicked.connect(lambda _i: self.edit_button.click())  # no-op when Edit is off
         self.filter.filter_changed.connect(self.proxy.set_text)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self._update_buttons()

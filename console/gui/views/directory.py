@@ -14,6 +14,7 @@ from console.gui import resources
 from console.gui.bridge import Bridge
 from console.gui.models.directory import ContactsModel
 from console.gui.models.table import FilterProxy
+from console.gui.readonly import mark_writes
 from console.gui.tasks import TaskRunner, describe
 from console.gui.views.directory_dialogs import ContactDialog
 from console.gui.views.groups_panel import GroupsPanel
@@ -88,6 +89,7 @@ class DirectoryView(QWidget):
         self.add_button = _button(self.tr("Add contact"), "add", "primary")
         self.edit_button = _button(self.tr("Edit"), "edit", "editContact")
         self.remove_button = _button(self.tr("Remove"), "remove", "removeContact")
+        mark_writes(self.import_button, self.add_button, self.edit_button, self.remove_button)
         self.filter = FilterEdit(self.tr("Filter by name, email, phone or group"))
         layout.addLayout(toolbar_row(self.add_button, self.edit_button, self.remove_button, self.import_button,
                                      self.filter, stretch_at=4))
@@ -123,7 +125,7 @@ class DirectoryView(QWidget):
         self.add_button.clicked.connect(self.add_contact)
         self.edit_button.clicked.connect(self.edit_contact)
         self.remove_button.clicked.connect(self.remove_selected_contact)
-        self.contacts_table.doubleClicked.connect(lambda _index: self.edit_contact())
+        self.contacts_table.doubleClicked.connect(lambda _index: self.edit_button.click())  # no-op when Edit is off
         self.filter.filter_changed.connect(self._filter)
         self.contacts_table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.groups.selection_changed.connect(self._group_selected)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QTableView, QVBo
 
 from console.gui import resources
 from console.gui.models.directory import GroupsModel
+from console.gui.readonly import mark_writes
 from console.gui.tasks import TaskRunner, describe
 from console.gui.views.directory_dialogs import GroupDialog
 from console.gui.widgets import set_columns, setup_table, toolbar_row
@@ -50,11 +51,12 @@ class GroupsPanel(QWidget):
         self.add_button = QPushButton(resources.icon("add"), self.tr("Add"))
         self.rename_button = QPushButton(resources.icon("edit"), self.tr("Rename"))
         self.remove_button = QPushButton(resources.icon("remove"), self.tr("Remove"))
+        mark_writes(self.add_button, self.rename_button, self.remove_button)
         layout.addLayout(toolbar_row(self.add_button, self.rename_button, self.remove_button))
         self.add_button.clicked.connect(self.add)
         self.rename_button.clicked.connect(self.rename)
         self.remove_button.clicked.connect(self.remove_selected)
-        self.table.doubleClicked.connect(lambda _index: self.rename())
+        self.table.doubleClicked.connect(lambda _index: self.rename_button.click())  # no-op when Rename is off
         self.table.selectionModel().selectionChanged.connect(self._selected)
         self._update_buttons()
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from console.gui import resources
 from console.gui.bridge import Bridge
+from console.gui.readonly import mark_writes
 from console.gui.tasks import TaskRunner, describe
 from console.gui.theme import ThemeController
 from console.gui.widgets import Banner, PageHeader
@@ -109,6 +110,7 @@ class SettingsView(QWidget):
         self.note.setObjectName("fieldHelp")
         self.revert_button = QPushButton(self.tr("Revert"))
         self.save_button = QPushButton(resources.accent_icon("check"), self.tr("Save settings"))
+        mark_writes(self.save_button)
         self.save_button.setObjectName("primary")
         buttons.addWidget(self.note, 1)
         buttons.addWidget(self.revert_button)

@@ -27,6 +27,7 @@ from console.gui import resources
 from console.gui.bridge import Bridge
 from console.gui.models.table import FilterProxy
 from console.gui.models.templates import TemplatesModel
+from console.gui.readonly import mark_writes
 from console.gui.tasks import TaskRunner, describe
 from console.gui.views.broadcast.help_option import HelpOptionBox
 from console.gui.widgets import Banner, FilterEdit, PageHeader, set_columns, setup_table, toolbar_row
@@ -73,6 +74,7 @@ class TemplatesView(QWidget):
             self.tr("Templates"),
             self.tr("Pre-approved messages, agreed before a crisis, so the person on duty picks instead of writes.")))
         self.new_button = QPushButton(resources.accent_icon("add"), self.tr("New template"))
+        mark_writes(self.new_button)
         self.new_button.setObjectName("primary")
         self.filter = FilterEdit(self.tr("Filter templates"))
         layout.addLayout(toolbar_row(self.new_button, self.filter, stretch_at=1))
@@ -133,6 +135,7 @@ class TemplatesView(QWidget):
         self.delete_button = QPushButton(resources.icon("remove"), self.tr("Delete"))
         self.delete_button.setObjectName("danger")
         self.save_button = QPushButton(resources.accent_icon("check"), self.tr("Save template"))
+        mark_writes(self.delete_button, self.save_button)
         self.save_button.setObjectName("primary")
         buttons.addWidget(self.delete_button)
         buttons.addStretch(1)

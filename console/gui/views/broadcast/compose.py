@@ -31,6 +31,7 @@ from console.broadcast.errors import BroadcastError
 from console.broadcast.options import PRESETS
 from console.gui.bridge import Bridge
 from console.gui.models.choices import ChoiceFilter, ChoiceModel
+from console.gui.readonly import mark_writes
 from console.gui.tasks import TaskRunner, describe
 from console.gui.views.broadcast.dialogs import ask_to_send
 from console.gui.views.broadcast.live import LiveQuery
@@ -144,6 +145,7 @@ class ComposeView(QWidget):
         self.send_shortcut = QShortcut(QKeySequence("Ctrl+Return"), self)
         self.send_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.send_shortcut.activated.connect(self.send)
+        mark_writes(self.send_button, self.send_shortcut)
         bottom = QHBoxLayout()
         bottom.addWidget(self.banner, 1)
         bottom.addWidget(self.send_button)

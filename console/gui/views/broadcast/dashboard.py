@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from console.gui.bridge import Bridge
 from console.gui.models.broadcast_tree import BROADCAST_ID_ROLE, INCIDENT_ID_ROLE, BroadcastTreeModel
 from console.gui.models.recipients import RecipientsFilter, RecipientsModel, SortedRows
+from console.gui.readonly import mark_writes
 from console.gui.tasks import TaskRunner
 from console.gui.views.broadcast.actions import BroadcastActions
 from console.gui.views.broadcast.chart import AnswersChart
@@ -190,6 +191,7 @@ class BroadcastsView(QWidget):
         self.update_button = QPushButton(self.tr("Send update…"))
         self.all_clear_button = QPushButton(self.tr("Send all-clear…"))
         self.cancel_button = QPushButton(self.tr("Cancel pending"))
+        mark_writes(self.remind_button, self.update_button, self.all_clear_button, self.cancel_button)
         buttons = QHBoxLayout()
         for button in (self.remind_button, self.update_button, self.all_clear_button, self.cancel_button):
             button.setEnabled(False)

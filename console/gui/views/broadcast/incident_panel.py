@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.gui.models.incident_people import IncidentPeopleFilter, IncidentPeopleModel
+from console.gui.readonly import mark_writes
 from console.gui.tasks import TaskRunner, describe
 from console.gui.views.broadcast.chart import AnswersChart
 from console.gui.views.broadcast.dialogs import ask_note, ask_yes_no
@@ -166,6 +167,7 @@ class IncidentPanel(QWidget):
         self.close_button = QPushButton(self.tr("Close incident…"))
         self.close_button.setToolTip(self.tr("Close without an all-clear (nobody is told)"))
         self.close_button.clicked.connect(self.close_incident)
+        mark_writes(self.call_button, self.email_button, self.handle_button, self.reopen_button, self.close_button)
         self.call_button.clicked.connect(self.call)
         self.email_button.clicked.connect(self.email)
         self.handle_button.clicked.connect(self.mark_handled)
