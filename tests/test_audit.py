@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import rfc8785
 from sqlalchemy import create_engine
 
 from console import audit
@@ -125,8 +126,12 @@ def _read_cell(cell: str) -> str:
 
 
 def _read_csv_export(data: bytes) -> list[dict]:
+    """The entry rows, cells restored; the proof row (seq "#proof", first after the header) checked and dropped."""
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    proof = rows.pop(0)
+    assert proof["seq"] == "#proof" and json.loads(proof["details"])["count"] == len(rows)
+    assert proof["hash"] == (rows[-1]["hash"] if rows else "0" * 64)
     for row in rows:
         for key, cell in row.items():
             row[key] = _read_cell(cell)
@@ -136,10 +141,15 @@ def _read_csv_export(data: bytes) -> list[dict]:
 
 
 def _recompute(entries: list[dict]) -> bool:
+    """The README's recipe, with an independent RFC 8785 implementation (the rfc8785 package)."""
     prev = "0" * 64
     for e in entries:
         body = {k: e[k] for k in ("seq", "time", "actor", "action", "subject", "details")}
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        if e["canon"] == "rfc8785":
+            canonical = rfc8785.dumps(body).decode("utf-8")
+        else:
+            assert e["canon"] == "legacy-1"
+            canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         if e["prev_hash"] != prev or hashlib.sha256((prev + canonical).encode()).hexdigest() != e["hash"]:
             return False
         prev = e["hash"]
@@ -150,7 +160,7 @@ def test_exports_reverify_outside_the_app(cli: CliRunner, db_url: str, tmp_path:
     _fill(db_url)
     out = cli("audit", "export", "--format", "json", db=db_url)
     assert out.returncode == 0, out.stderr
-    entries = json.loads(out.stdout)
+    entries = json.loads(out.stdout)["entries"]
     assert [e["seq"] for e in entries] == [1, 2, 3, 4, 5]
     assert _recompute(entries)
 
@@ -179,7 +189,8 @@ def test_csv_export_neutralises_formulas_and_still_reverifies(cli: CliRunner, db
     out = cli("audit", "export", "--format", "csv", "--out", str(target), db=db_url)
     assert out.returncode == 0, out.stderr
     data = target.read_bytes()
-    assert data.startswith(b'\xef\xbb\xbf"seq","time","actor","action","subject","details","prev_hash","hash"\r\n')
+    header = b'"seq","time","actor","action","subject","details","prev_hash","hash","canon"\r\n'
+    assert data.startswith(b"\xef\xbb\xbf" + header)
     assert data.endswith(b"\r\n") and b"\n" not in data.replace(b"\r\n", b"")
     text = data.decode("utf-8-sig")
     assert ',"\'=HYPERLINK(""http://evil.example"",""click"")",' in text  # quoted, prefixed, quotes doubled
@@ -202,7 +213,7 @@ def test_json_export_escapes_c1_and_bidi_but_decodes_the_same(cli: CliRunner, sq
     assert out.returncode == 0, out.stderr
     assert not any(c in out.stdout for c in "\u202e\x85\x7f\u2066\u2069")
     assert "Ann\\u202eexe.doc" in out.stdout and "\\u0085\\u007f" in out.stdout
-    entries = json.loads(out.stdout)
+    entries = json.loads(out.stdout)["entries"]
     assert entries[0]["actor"] == "Ann\u202eexe.doc" and entries[0]["details"] == {"name": "\u2066x\u2069"}
     assert _recompute(entries)
 

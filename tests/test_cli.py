@@ -77,7 +77,7 @@ def test_settings_set_is_audited(cli: CliRunner, db_url: str) -> None:
     assert cli("settings", "set", "ack.public_url", "http://alerts.example.org:8080/", db=db_url,
                env={"USER": "ignored"}).returncode == 0
     assert cli("settings", "set", "org.name", "Acme", "--actor", "alice", db=db_url).returncode == 0
-    entries = json.loads(cli("audit", "export", "--format", "json", db=db_url).stdout)
+    entries = json.loads(cli("audit", "export", "--format", "json", db=db_url).stdout)["entries"]
     assert [(e["action"], e["subject"]) for e in entries] == [("settings.set", "ack.public_url"),
                                                               ("settings.set", "org.name")]
     assert entries[0]["details"]["new"] == "http://alerts.example.org:8080"

@@ -34,7 +34,7 @@ def flaky_hook() -> Iterator[Webhook]:
 
 
 def _audit_actions(cli: CliRunner, db: str) -> list[dict]:
-    return json.loads(cli("audit", "export", "--format", "json", db=db).stdout)
+    return json.loads(cli("audit", "export", "--format", "json", db=db).stdout)["entries"]
 
 
 def test_webhook_failures_are_retried(cli: CliRunner, sqlite_url: str, tmp_path: Path, mail_sink: MailSink,

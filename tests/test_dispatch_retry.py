@@ -65,7 +65,7 @@ def test_retry_settings_are_typed(cli: CliRunner, sqlite_url: str) -> None:
 
 
 def _audit(cli: CliRunner, db: str) -> list[dict]:
-    return json.loads(cli("audit", "export", "--format", "json", db=db).stdout)
+    return json.loads(cli("audit", "export", "--format", "json", db=db).stdout)["entries"]
 
 
 @pytest.mark.slow

@@ -103,7 +103,7 @@ def test_a_group_only_broadcast_has_its_members_as_recipients_who_can_answer(
     st = status(cli, db_url, result["broadcast_id"])
     assert (st["acknowledged"], st["needs_help"], st["self_reported"]) == (1, 0, 0)  # confirmed, in person
 
-    entries = json.loads(cli("audit", "export", "--format", "json", db=db_url).stdout)
+    entries = json.loads(cli("audit", "export", "--format", "json", db=db_url).stdout)["entries"]
     actions = [e["action"] for e in entries if e["action"].startswith("ack.")]
     assert actions == ["ack.self_report", "ack.link_requested", "ack.answer"]
     assert cli("audit", "verify", db=db_url).returncode == 0

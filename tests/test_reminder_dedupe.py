@@ -40,7 +40,7 @@ def test_a_second_remind_skips_those_whose_reminder_still_waits(cli: CliRunner, 
     st = status(cli, db_url, bid)
     assert (st["sent"], st["pending"]) == (5 + 4, 0)  # one reminder each, sent
 
-    audit = json.loads(cli("audit", "export", "--format", "json", db=db_url).stdout)
+    audit = json.loads(cli("audit", "export", "--format", "json", db=db_url).stdout)["entries"]
     reminds = [e["details"] for e in audit if e["action"] == "broadcast.remind"]
     assert [(d["recipients"], d["deliveries"], d["skipped_pending"]) for d in reminds] == [(4, 4, 0), (0, 0, 4)]
 

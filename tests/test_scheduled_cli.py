@@ -92,7 +92,7 @@ def test_schedule_list_and_cancel(cli: CliRunner, db_url: str, tmp_path: Path) -
     again = cli("scheduled", "cancel", str(bid), db=db_url)
     assert again.returncode == 2 and "is not scheduled" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1
-    audit = json.loads(cli("audit", "export", "--format", "json", db=db_url).stdout)
+    audit = json.loads(cli("audit", "export", "--format", "json", db=db_url).stdout)["entries"]
     (entry,) = [e for e in audit if e["action"] == "broadcast.cancel"]
     assert entry["actor"] == "officer" and entry["details"]["scheduled_at"] == utc.isoformat(timespec="seconds")
     (sent,) = [e for e in audit if e["action"] == "broadcast.alert"]

@@ -98,7 +98,7 @@ def test_secrets_appear_nowhere_but_at_the_endpoint(
                                  if r["path"].startswith("/ok"))
 
     export = _ok(cli("audit", "export", "--format", "json", db=db))
-    entries = json.loads(export)
+    entries = json.loads(export)["entries"]
     targets = [e["details"]["target"] for e in entries if e["action"].startswith("delivery.")]
     errors = [e["details"]["error"] for e in entries if e["action"] == "delivery.failed"]
     assert len(targets) == 4 and errors and all(errors)
@@ -142,11 +142,11 @@ def test_leaky_stored_forms_are_remasked(cli: CliRunner, directory: str, tmp_pat
     assert leaks(_ok(listed), SECRETS) == [] and "Texts" in listed.stdout
     stored = _stored(db)
     assert stored["Texts"] == validate_channel_url("sms", url)
-    remasked = [e for e in json.loads(_ok(cli("audit", "export", "--format", "json", db=db)))
+    remasked = [e for e in json.loads(_ok(cli("audit", "export", "--format", "json", db=db)))["entries"]
                 if e["action"] == "channels.remask"]
     assert [e["subject"] for e in remasked] == ["Texts", "Hook", "Texts"]
     assert leaks(json.dumps(remasked), SECRETS) == []
     # nothing stale is left: another list writes nothing
     _ok(cli("channels", "list", db=db))
-    after = json.loads(_ok(cli("audit", "export", "--format", "json", db=db)))
+    after = json.loads(_ok(cli("audit", "export", "--format", "json", db=db)))["entries"]
     assert len([e for e in after if e["action"] == "channels.remask"]) == 3

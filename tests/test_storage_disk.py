@@ -44,7 +44,7 @@ def contents(cli: CliRunner, db: str) -> tuple[int, list[str]]:
     verify = cli("audit", "verify", db=db)
     assert verify.returncode == 0 and verify.stdout.startswith("OK"), verify.stderr
     people = json.loads(cli("contacts", "list", "--json", db=db).stdout)
-    audit = json.loads(cli("audit", "export", "--format", "json", db=db).stdout)
+    audit = json.loads(cli("audit", "export", "--format", "json", db=db).stdout)["entries"]
     return len(people), [e["action"] for e in audit]
 
 

@@ -238,7 +238,7 @@ def sent(cli: CliRunner, tmp_path: Path) -> str:
 
 
 def snapshot(cli: CliRunner, db: str) -> tuple[list[tuple[str, str]], dict]:
-    audit = json.loads(cli("audit", "export", "--format", "json", db=db).stdout)
+    audit = json.loads(cli("audit", "export", "--format", "json", db=db).stdout)["entries"]
     status = json.loads(cli("status", "1", "--json", db=db).stdout)
     return [(e["action"], e["subject"]) for e in audit], status
 

@@ -142,4 +142,14 @@ def parse_strict(text: str) -> Any:
     def constant(name: str) -> Any:
         raise JcsError(f"{name} is not a JSON number")
 
-    return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+    return json.loads(text, object_pairs_hook=pairs, parse_constant=constant, parse_int=json_int)
+
+
+def json_int(digits: str) -> int | float:
+    """A JSON integer as JCS reads it: every JSON number is a double, so one past ±(2**53 - 1) is a float.
+
+    (RFC 8785 writes the double 1e20 as `100000000000000000000`; read back as a
+    Python int it would be refused, read as the double it was, it round-trips.)
+    """
+    value = int(digits)
+    return value if abs(value) <= MAX_SAFE_INTEGER else float(digits)
