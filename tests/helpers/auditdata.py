@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from console.services import templates
+from console.services import settings, templates
 from console.storage import Database
 from tests.helpers.gui import ACTOR, seed
 from tests.helpers.incidents import alert, answer
@@ -16,8 +16,12 @@ HELPER = "person2@example.org"
 
 
 def populate(db: Database) -> tuple[int, int]:
-    """person1..4@example.org, "Corp mail", template "Fire", an alert to all; (incident id, broadcast id)."""
+    """person1..4@example.org, "Corp mail", template "Fire", an alert to all; (incident id, broadcast id).
+
+    Links point at a closed port on loopback (the discard port).
+    """
     seed(db, 4)
+    settings.set_value(db, "ack.public_url", "http://127.0.0.1:9", ACTOR)  # `status` probes it: loopback only
     templates.save_template(db, ACTOR, name="Fire", title="Fire drill", body="Leave the building.")
     sent = alert(db, channels=["Corp mail"])
     answer(db, sent.broadcast_id, HELPER, "I need help", note="Stuck in lift 3")
