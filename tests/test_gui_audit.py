@@ -102,12 +102,15 @@ def test_export_csv_and_json(qtbot: QtBot, view: AuditView, tmp_path: Path) -> N
         view.export_to(out, "csv")  # what the file dialog calls
     assert exported.args == [4]
     with out.open(encoding="utf-8-sig", newline="") as handle:  # the export starts with a BOM for spreadsheets
-        rows = list(csv.DictReader(handle))
-    assert [r["seq"] for r in rows] == ["1", "2", "3", "4"] and rows[0]["hash"]
+        proof, *rows = list(csv.DictReader(handle))
+    assert proof["seq"] == "#proof" and json.loads(proof["details"])["count"] == 4  # the export's own proof first
+    assert [r["seq"] for r in rows] == ["1", "2", "3", "4"] and proof["hash"] == rows[-1]["hash"]
     out_json = tmp_path / "log.json"
     with qtbot.waitSignal(view.exported, timeout=10_000):
         view.export_to(out_json, "json")
-    entries = json.loads(out_json.read_text(encoding="utf-8"))
+    document = json.loads(out_json.read_text(encoding="utf-8"))
+    entries = document["entries"]
+    assert document["count"] == 4 and document["head"]["hash"] == entries[-1]["hash"]
     assert entries[1]["details"] == {"title": "Fire alarm"} and str(out_json) in view.banner.text()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temp files left
 
