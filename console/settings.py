@@ -94,6 +94,16 @@ def _timezone(value: str) -> str:
     return name
 
 
+def _absolute_path(value: str) -> str:
+    """A file named for every process on this database: relative paths would differ per process."""
+    import os.path
+
+    path = os.path.expanduser(value.strip())
+    if not path or not os.path.isabs(path):
+        raise ValueError("expected an absolute file path, e.g. /srv/audit/checkpoints.jsonl")
+    return path
+
+
 @dataclass(frozen=True)
 class SettingDef:
     key: str
@@ -125,6 +135,12 @@ DEFINITIONS: dict[str, SettingDef] = {
                    "Longest wait between two attempts of one delivery"),
         SettingDef("dispatch.max_attempts", _count, 0,
                    "Optional cap on attempts per delivery; 0 (the default): no cap, the retry window decides"),
+        SettingDef("audit.checkpoints", _absolute_path, None,
+                   "File the signed audit checkpoints are appended to (default: beside the signing key, "
+                   "audit-checkpoints-<log id>.jsonl)"),
+        SettingDef("audit.channel", _text, None,
+                   "Channel each checkpoint is posted to for the auditors: its name, and for an email, SMS or "
+                   "chat channel the address after a space (e.g. Corp mail auditors@example.org)"),
     )
 }
 

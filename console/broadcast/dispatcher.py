@@ -23,6 +23,10 @@ abandoned and go back to pending too; neither counts as an attempt.
 Follow-through (scheduled sends, automatic reminders, escalation) is console.broadcast.schedule:
 the claimer runs its `run_due` every `due_poll` seconds, with the dispatcher's clock.
 
+Audit seals (console.broadcast.auditseal): a sealer thread signs a checkpoint of the audit log
+after broadcasts finish and once a day while the dispatcher runs (only when the log grew); a
+seal still pending when the dispatcher stops is made before `stop` returns.
+
 Signals (callbacks, plain Python; the GUI bridges them to Qt):
     on_recorded(list[Outcome]): after each committed batch of results.
     on_finished(list[int]): broadcasts whose last delivery was just recorded.
@@ -50,7 +54,7 @@ from channels import (
     service_limits,
 )
 from console import settings
-from console.broadcast import escalation, outbox, schedule
+from console.broadcast import auditseal, escalation, outbox, schedule
 from console.broadcast.errors import SenderCrashed, SendInterrupted
 from console.broadcast.messages import MessageCache, MessageSpec
 from console.broadcast.outbox import Claimed, Outcome
@@ -75,6 +79,8 @@ class DispatchConfig:
     read_timeout: float = 15.0
     stop_grace: float = 5.0  # seconds in-flight sends get to finish when the dispatcher stops
     due_poll: float = 1.0  # seconds between looks for due follow-through (console.broadcast.schedule)
+    seal: bool = True  # sign audit checkpoints after broadcasts finish and daily (console.broadcast.auditseal)
+    seal_poll: float = 60.0  # seconds between looks whether the daily audit seal is due
 
     @classmethod
     def from_settings(cls, db: Database, **overrides: Any) -> DispatchConfig:
@@ -140,6 +146,8 @@ class Dispatcher:
         self._routes: dict[int, _Route] = {}
         self._messages = MessageCache()
         self._senders: SenderProcesses | None = None
+        self._seal_reasons: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._seal_wake = threading.Event()
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> Dispatcher:
@@ -156,6 +164,8 @@ class Dispatcher:
         for i in range(self.config.workers):
             self._spawn(f"sender-{i}", self._send_loop, i)
         self._spawn("recorder", self._record_loop)
+        if self.config.seal:
+            self._spawn("sealer", self._seal_loop)
         return self
 
     def _spawn(self, name: str, target: Callable[..., None], *args: object) -> None:
@@ -194,6 +204,10 @@ class Dispatcher:
         for t in senders:
             t.join(timeout)
         self._results.put(None)
+        for t in rest:
+            if t.name != "dispatch-sealer":
+                t.join(timeout)
+        self._seal_wake.set()  # the recorder is done: the sealer makes any pending seal, then ends
         for t in rest:
             t.join(timeout)
         self._threads = []
@@ -415,8 +429,31 @@ class Dispatcher:
             return  # rows stay 'sending'; their lease brings them back (at-least-once)
         if self.on_recorded:
             self.on_recorded(judged)
+        if finished and self.config.seal:
+            self._seal_reasons.put("broadcast " + ", ".join(map(str, finished)) + " finished")
+            self._seal_wake.set()
         if finished and self.on_finished:
             self.on_finished(finished)
+
+    # -- audit seals ------------------------------------------------------------------
+    def _seal_loop(self) -> None:
+        """Seal after finished broadcasts (woken by the recorder) and, when due, daily."""
+        while True:
+            woken = self._seal_wake.wait(self.config.seal_poll)
+            self._seal_wake.clear()
+            reasons = []
+            while not self._seal_reasons.empty():
+                reasons.append(self._seal_reasons.get())
+            if reasons:
+                auditseal.seal_quietly(self.db, "; ".join(reasons))
+            elif not woken:
+                auditseal.seal_quietly(self.db, "daily", daily=True)
+            if self._stop.is_set() and not any(t.is_alive() for t in self._threads
+                                               if t.name == "dispatch-recorder"):
+                if not self._seal_reasons.empty():
+                    self._seal_wake.set()
+                    continue
+                return
 
 
 def _route(channel: Channel, url: str) -> _Route:

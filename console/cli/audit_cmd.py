@@ -1,4 +1,4 @@
-"""`audit verify|export`."""
+"""`audit verify|export|seal|public-key`."""
 
 from __future__ import annotations
 
@@ -21,7 +21,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     asub = audit.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(audit))
     ver = asub.add_parser("verify", help="recompute the hash chain; exit 0 only when it is whole")
     add_common(ver, top=False)
+    ver.add_argument("--checkpoints", type=Path, metavar="FILE",
+                     help="also prove the log against the signed checkpoints in FILE (`audit seal` writes them)")
+    ver.add_argument("--public-key", metavar="KEY_OR_FILE",
+                     help="the key checkpoints must be signed with: ed25519:<base64> or a file holding it "
+                          "(default: this machine's signing key)")
     ver.set_defaults(handler=verify)
+    seal = asub.add_parser("seal", help="sign a checkpoint of the log's head into the checkpoint file "
+                                        "(and post it to the auditors' channel)")
+    add_common(seal, top=False)
+    seal.add_argument("--json", action="store_true", help="machine-readable output")
+    seal.set_defaults(handler=seal_now)
+    pub = asub.add_parser("public-key", help="the public key checkpoints are signed with, for auditors to pin")
+    add_common(pub, top=False)
+    pub.add_argument("--json", action="store_true", help="machine-readable output")
+    pub.set_defaults(handler=public_key)
     exp = asub.add_parser("export", help="export every entry with its hashes")
     add_common(exp, top=False)
     exp.add_argument("--format", required=True, choices=("csv", "json"))
@@ -32,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def verify(args: argparse.Namespace) -> int:
     from console.services.audit import verify as run_verify
 
+    if args.checkpoints is not None or args.public_key is not None:
+        return _verify_with_checkpoints(args)
     result = run_verify(open_db(args))
     print(for_terminal(result.message()), file=sys.stdout if result.ok else sys.stderr)
     if result.ok:
@@ -39,6 +55,47 @@ def verify(args: argparse.Namespace) -> int:
 
         print(f"note: {LIMITS}")
     return 0 if result.ok else 1
+
+
+def _verify_with_checkpoints(args: argparse.Namespace) -> int:
+    from console.services.audit import verify_with_checkpoints
+
+    verdict = verify_with_checkpoints(open_db(args), args.checkpoints, args.public_key)
+    for line in verdict.message().splitlines():
+        print(for_terminal(line), file=sys.stdout if verdict.ok else sys.stderr)
+    return 0 if verdict.ok else 1
+
+
+def seal_now(args: argparse.Namespace) -> int:
+    from console.cli.base import print_json
+    from console.services.audit import seal
+
+    report = seal(open_db(args))
+    cp = report.checkpoint
+    if args.json:
+        print_json({**(cp.as_dict() if cp else {}), "file": str(report.path), "fingerprint": report.fingerprint,
+                    "channel": report.channel, "posted": report.posted, "warning": report.warning})
+    elif cp is not None:
+        print(f"sealed seq {cp.seq} ({cp.count} entries, hash {cp.hash}) at {cp.time}")
+        print(f"checkpoint file: {for_terminal(str(report.path))} line {cp.line}; key {report.fingerprint}")
+        if report.posted:
+            print(f"posted to the auditors' channel {for_terminal(report.channel or '')}")
+    if report.warning:
+        print(f"warning: {for_terminal(report.warning)}", file=sys.stderr)
+    return 0
+
+
+def public_key(args: argparse.Namespace) -> int:
+    from console.cli.base import print_json
+    from console.services.audit import public_key as get_public_key
+
+    info = get_public_key()
+    if args.json:
+        print_json({"public_key": info.text, "fingerprint": info.fingerprint, "source": info.source})
+    else:
+        print(info.text)
+        print(f"fingerprint {info.fingerprint} (from {for_terminal(info.source)})", file=sys.stderr)
+    return 0
 
 
 def export(args: argparse.Namespace) -> int:

@@ -9,12 +9,15 @@ from pathlib import Path
 
 from console import audit as domain
 from console.audit import FORMATS, VerifyResult
+from console.audit.proof import CheckpointVerdict
 from console.audit.search import PAGE, AuditFilter, AuditRow, actions, search
+from console.broadcast.auditseal import SealReport
 from console.storage import Database
 from console.textsafe import TextSink
 
-__all__ = ["FORMATS", "PAGE", "AuditFilter", "AuditPage", "AuditRow", "VerifyResult", "export_file",
-           "export_to", "search_page", "verify"]
+__all__ = ["FORMATS", "PAGE", "AuditFilter", "AuditPage", "AuditRow", "CheckpointVerdict", "PublicKeyInfo",
+           "SealReport", "VerifyResult", "export_file", "export_to", "public_key", "seal", "search_page", "verify",
+           "verify_with_checkpoints"]
 
 
 @dataclass(frozen=True)
@@ -58,3 +61,53 @@ def export_file(db: Database, fmt: str, path: Path) -> int:
         Path(temp).unlink(missing_ok=True)
         raise
     return count
+
+
+@dataclass(frozen=True)
+class PublicKeyInfo:
+    """The audit signing key's public half, for auditors to pin (`--public-key`)."""
+
+    text: str
+    fingerprint: str
+    source: str
+
+
+def public_key() -> PublicKeyInfo:
+    """The public key checkpoints are signed with (the signing key is created if there is none yet)."""
+    from console.broadcast.auditseal import signing_key
+
+    key = signing_key(create=True)
+    return PublicKeyInfo(key.public.text, key.public.fingerprint, key.source)
+
+
+def seal(db: Database) -> SealReport:
+    """Check the chain, sign a checkpoint of its head into the checkpoint file, post it to the auditors.
+
+    Raises SealRefused (a Failure) when the chain is broken or no longer matches the last checkpoint.
+    """
+    from console.broadcast import auditseal
+
+    return auditseal.seal(db)
+
+
+def verify_with_checkpoints(db: Database, path: Path | None = None, public_key: str | None = None) -> CheckpointVerdict:
+    """Verify the chain and prove it against the signed checkpoints in `path` (None: this log's default file).
+
+    `public_key`: `ed25519:<base64>` or a file holding it; None pins this machine's signing key when
+    there is one, else trusts the key the file names (and the verdict says it was not pinned).
+    """
+    from console.audit import checkpoints, signing
+    from console.audit.proof import prove
+    from console.broadcast.auditseal import checkpoint_path
+    from console.storage.paths import signing_key_path
+
+    pinned: signing.PublicKey | None
+    if public_key is not None:
+        pinned, source = signing.read_public_key(public_key), "given with --public-key"
+    elif signing.available(signing_key_path()):
+        pinned, source = signing.load(signing_key_path(), create=False).public, "this machine's signing key"
+    else:
+        pinned, source = None, "named in the file itself, not pinned: pass --public-key to pin the auditors' copy"
+    with db.read() as session:
+        found = checkpoints.load(path if path is not None else checkpoint_path(session))
+        return prove(session, found, pinned, source)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from console.broadcast import auditseal, outbox, reminders
 from console.broadcast import failures as _failures
-from console.broadcast import outbox, reminders
 from console.broadcast.errors import BroadcastError, BroadcastNotFound
 from console.broadcast.failures import ChannelFailures, FailedDelivery
 from console.broadcast.options import DEFAULT_OPTIONS, SAFETY_CHECK, SAFETY_CHECK_HELP
@@ -98,7 +98,9 @@ def send(db: Database, req: BroadcastRequest, actor: str, *, force: bool = False
         if closing is not None:
             close_guard.record_close(session, closing, actor, by=BroadcastKind.ALL_CLEAR.value,
                                      broadcast=result.broadcast_id)
-        return result
+    if closing is not None:  # the incident closed: a checkpoint the auditors keep
+        auditseal.seal_quietly(db, f"incident {req.incident_id} closed by broadcast {result.broadcast_id}")
+    return result
 
 
 def _closing(session: Session, req: BroadcastRequest, force: bool, reason: str | None) -> CloseCheck | None:

@@ -33,6 +33,11 @@ def key_file_path() -> Path:
     return config_dir() / "secret.key"
 
 
+def signing_key_path() -> Path:
+    """The audit signing key (console.audit.signing), beside the secret key; checkpoints go there too."""
+    return key_file_path().parent / "audit-signing.key"
+
+
 def checked_dir() -> Path:
     """Where the stamps of databases found sound by quick_check are kept (console.storage.sqlitefile)."""
     return state_dir() / "checked"
