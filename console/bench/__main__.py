@@ -11,6 +11,7 @@ BENCHES = {
     "import": "console.bench.importer",
     "gui": "console.bench.gui",
     "directory": "console.bench.directory",
+    "report": "console.bench.report",
 }
 
 

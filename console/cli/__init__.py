@@ -15,6 +15,7 @@ from console.cli import (
     directory_cmd,
     gui_cmd,
     incident_cmd,
+    report_cmd,
     schedule_cmd,
     settings_cmd,
 )
@@ -22,7 +23,7 @@ from console.cli.base import PROG, CliUsageError, Parser, add_common, fail
 from console.errors import ConsoleError, UserError
 
 COMMAND_MODULES = (gui_cmd, directory_cmd, channels_cmd, settings_cmd, broadcast_cmd, schedule_cmd, incident_cmd,
-                   audit_cmd, acks_cmd)
+                   audit_cmd, report_cmd, acks_cmd)
 
 READING_COMMANDS = frozenset({
     "gui", "contacts list", "groups list", "channels list", "settings list", "status", "scheduled list",

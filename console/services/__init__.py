@@ -14,5 +14,6 @@ requests handled and reopened, the guarded close), incident_live (the incident
 picture as the desktop follows it, and its answers-over-time series), schedules
 (scheduled sends listed and cancelled; durations and times as people type them), readiness
 (would answers come back: links only this machine opens, the answer service's
-/healthz).
+/healthz), reports (an incident or one message gathered once and written as a PDF, or its
+people table as CSV or JSON).
 """
