@@ -267,6 +267,8 @@ class Shooter:
             self.pump(0.5)
             audit.verify()
             self.wait(lambda: audit.banner.tone in ("ok", "error"), what="verification")
+            helped = audit.model.find(lambda r: r.action == "help.opened")  # the detail pane: a whole entry
+            audit.select_row(max(helped, 0))
         elif page == "compose":
             compose = page_of(window, page, ComposeView)
             compose.title_edit.setText("Network outage: email and VPN are down")

@@ -7,6 +7,7 @@ import json
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
+from console.audit.chain import CANON_JCS, CANON_LEGACY
 from console.gui.models.table import RowTableModel
 from console.services.audit import AuditRow
 
@@ -28,6 +29,53 @@ def details_summary(text: str) -> str:
         return "—" if v is None else str(v)
 
     return " · ".join(f"{k}: {value(v)}" for k, v in details.items())
+
+
+class _Number(str):
+    """A number as the stored text spells it."""
+
+
+class _Members(list[tuple[str, object]]):
+    """An object's members in stored order, duplicates kept."""
+
+
+def pretty_details(text: str) -> tuple[str, bool]:
+    """Stored details indented for reading, and whether they parsed as JSON (else the text as stored).
+
+    Numbers keep their stored spelling, members their stored order and duplicate keys stay
+    visible, so what is shown is what was hashed, only indented.
+    """
+    try:
+        value = json.loads(text, object_pairs_hook=_Members, parse_float=_Number, parse_int=_Number,
+                           parse_constant=_Number)
+    except ValueError:
+        return text, False
+    return _indented(value, ""), True
+
+
+def _indented(value: object, indent: str) -> str:
+    inner = indent + "  "
+    if isinstance(value, _Members):
+        if not value:
+            return "{}"
+        members = (f"{inner}{json.dumps(k, ensure_ascii=False)}: {_indented(v, inner)}" for k, v in value)
+        return "{\n" + ",\n".join(members) + f"\n{indent}}}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        return "[\n" + ",\n".join(inner + _indented(v, inner) for v in value) + f"\n{indent}]"
+    if isinstance(value, _Number):
+        return str.__str__(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def canon_name(canon: int) -> str:
+    """The entry's canonical form in words (console.audit.chain)."""
+    if canon == CANON_JCS:
+        return "RFC 8785 (JCS)"
+    if canon == CANON_LEGACY:
+        return "legacy (sorted keys, before RFC 8785)"
+    return f"unknown ({canon})"
 
 
 def local_time(text: str) -> str:
