@@ -40,8 +40,10 @@ from console.gui.views.broadcast.dialogs import ask_follow_up, ask_yes_no
 from console.gui.views.broadcast.incident_panel import IncidentPanel, ask_reason
 from console.gui.views.broadcast.live import LiveQuery
 from console.gui.views.broadcast.recipients_table import RecipientsTable
+from console.gui.views.broadcast.report_action import ReportAction
 from console.services import live as data
 from console.services.broadcasts import BroadcastStatus, FollowUpBase
+from console.services.reports import ReportScope
 from console.storage import Database
 from console.vocabulary import BroadcastKind, BroadcastState, IncidentState
 
@@ -95,6 +97,9 @@ class BroadcastsView(QWidget):
         self.confirm_close: Callable[[str, str], str | None] = lambda title, text: ask_reason(self, title, text)
         """Asks to close an incident over people left behind; the reason, or None to cancel. Tests replace it."""
         self.operations = BroadcastActions(self, self)
+        self.report = ReportAction(db, actor, tasks, self.report_button, self.report_target, self)
+        self.report.done.connect(bridge.status_message)
+        self.report.failed.connect(self._show_error)
         self._tree_read = LiveQuery(tasks, self._plan_tree, TREE_MIN_MS, self)
         self._detail_read = LiveQuery(tasks, self._plan_detail, DETAIL_MIN_MS, self)
         for live in (self._tree_read, self._detail_read):
@@ -197,6 +202,11 @@ class BroadcastsView(QWidget):
             button.setEnabled(False)
             buttons.addWidget(button)
         buttons.addStretch(1)
+        self.report_button = QPushButton(self.tr("Report…"))  # writes a file: allowed in read-only mode
+        self.report_button.setToolTip(self.tr("A report of the selected incident or message: PDF, or its people "
+                                              "as CSV or JSON"))
+        self.report_button.setEnabled(False)
+        buttons.addWidget(self.report_button)
 
         filters = QHBoxLayout()
         filters.addWidget(QLabel(self.tr("Show")))
@@ -436,6 +446,16 @@ class BroadcastsView(QWidget):
         self.cancel_button.setEnabled(bool(st and not busy and st.pending))
         self.update_button.setEnabled(bool(st and not busy and incident_open))
         self.all_clear_button.setEnabled(bool(st and not busy and incident_open))
+        self.report_button.setEnabled(not self.report.busy and self.report_target() is not None)
+
+    def report_target(self) -> tuple[ReportScope, int, str] | None:
+        """What "Report…" covers: the selected incident row's incident, else the shown message."""
+        current = self.tree.currentIndex()
+        incident = current.data(INCIDENT_ID_ROLE) if current.isValid() else None
+        if incident is not None and current.data(BROADCAST_ID_ROLE) is None:
+            return ReportScope.INCIDENT, int(incident), str(current.siblingAtColumn(0).data() or "")
+        node = self.tree_model.broadcast(self.broadcast_id) if self.broadcast_id else None
+        return (ReportScope.BROADCAST, node.id, node.title) if node is not None else None
 
     def _show_error(self, text: str) -> None:
         self.error_label.setText(text)
