@@ -41,6 +41,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     exp.add_argument("--format", required=True, choices=("csv", "json"))
     exp.add_argument("--out", type=Path, metavar="FILE", help="write here instead of standard output")
     exp.set_defaults(handler=export)
+    chk = asub.add_parser("check-export", help="check an export from the file alone: its chain, its count and "
+                                               "head, and the signed checkpoints in it (no database needed)")
+    add_common(chk, top=False)
+    chk.add_argument("file", type=Path, metavar="FILE", help="an `audit export` file, JSON or CSV")
+    chk.add_argument("--public-key", metavar="KEY_OR_FILE",
+                     help="the key the checkpoints must be signed with: ed25519:<base64> or a file holding it "
+                          "(default: the key each checkpoint names, which proves less)")
+    chk.set_defaults(handler=check_export)
 
 
 def verify(args: argparse.Namespace) -> int:
@@ -132,3 +140,16 @@ def _export_to_stdout(db: Database, fmt: str) -> None:
         out.flush()
     finally:
         out.detach()
+
+
+def check_export(args: argparse.Namespace) -> int:
+    from console.services.audit import check_export as run_check
+
+    result = run_check(args.file, args.public_key)
+    print(for_terminal(result.message()), file=sys.stdout if result.ok else sys.stderr)
+    for problem in result.problems[1:]:
+        print(for_terminal(f"also: {problem}"), file=sys.stderr)
+    if result.ok and args.public_key is None and result.checkpoints:
+        print("note: checkpoint signatures were checked against the key each names; pass --public-key to pin "
+              "the auditors' copy", file=sys.stderr)
+    return 0 if result.ok else 1
