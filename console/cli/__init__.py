@@ -27,7 +27,8 @@ COMMAND_MODULES = (gui_cmd, directory_cmd, channels_cmd, settings_cmd, broadcast
 
 READING_COMMANDS = frozenset({
     "gui", "contacts list", "groups list", "channels list", "settings list", "status", "scheduled list",
-    "incident list", "incident show", "audit verify", "audit export", "audit check-export", "audit seal", "audit public-key", "report",
+    "incident list", "incident show", "audit verify", "audit export", "audit check-export", "audit seal",
+    "audit public-key", "report",
     "cap",
 })
 """What `--read-only` (env CRISIS_CONSOLE_READ_ONLY=1) lets run: commands that only read the database.
