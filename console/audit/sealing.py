@@ -7,8 +7,12 @@ made since the last checkpoint is thus refused here and named by
 `audit verify --checkpoints`. Sealing only reads the database: an auditor's
 SELECT-only role can seal if it holds the signing key.
 
-The checkpoint file stays locked from before the database is read until the
-line is on disk, so checkpoints in the file never go backwards.
+The caller locks the checkpoint file (checkpoints.locked) before it opens the
+read transaction, and keeps it locked until the line is on disk, so concurrent
+sealers never see an older log than the last line and the file never goes
+backwards. The read is one snapshot (`snapshot`): on PostgreSQL, whose reads
+are READ COMMITTED, a writer's commit between reading the entries and the head
+record would otherwise look like a cut or an insertion.
 """
 
 from __future__ import annotations
@@ -17,12 +21,12 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from console.audit import checkpoints
 from console.audit.chain import now_text
-from console.audit.checkpoints import Checkpoint
+from console.audit.checkpoints import Checkpoint, LockedFile
 from console.audit.log import HEAD_SETTING, log_id
 from console.audit.signing import SigningKey
 from console.audit.verify import _entry_problem, _head_problem, verify
@@ -47,38 +51,46 @@ class Sealed:
     previous: Checkpoint | None
 
 
-def seal(session: Session, key: SigningKey, path: Path, *, only_if_grown: bool = False) -> Sealed:
-    """Check the chain and append a checkpoint of its head to `path`.
+def snapshot(session: Session) -> None:
+    """Make the session's read transaction one consistent snapshot; call it before its first query."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
 
-    With `only_if_grown` (automatic seals), nothing is written when the head is
-    the one the last checkpoint sealed, or when the log is empty.
+
+def seal(session: Session, key: SigningKey, handle: LockedFile, *, only_if_grown: bool = False) -> Sealed:
+    """Check the chain and append a checkpoint of its head to the locked checkpoint file.
+
+    `session` is a read transaction opened after `handle` was locked. With
+    `only_if_grown` (automatic seals), nothing is written when the head is the
+    one the last checkpoint sealed, or when the log is empty.
     """
+    snapshot(session)
+    path = handle.path
     log = log_id(session)
     if not log:
         raise SealRefused("this database has no audit log id (audit.log_id): open it once with this version "
                           "so its schema is upgraded")
-    with checkpoints.locked(path) as handle:
-        existing = handle.read()
-        foreign = next((cp for cp in existing if cp.log != log), None)
-        if foreign is not None:
-            raise SealRefused(f"{path} line {foreign.line} holds a checkpoint of another log ({foreign.log[:12]}…, "
-                              f"this database's is {log[:12]}…): give each database its own checkpoint file")
-        previous = existing[-1] if existing else None
-        baseline = previous if previous is not None and previous.signature_ok(key.public) else None
-        count, head = _checked_head(session, baseline)
-        if count == 0:
-            if only_if_grown:
-                return Sealed(None, path, previous)
-            raise NothingToSeal("the audit log has no entries yet: nothing to seal")
-        if only_if_grown and baseline is not None and baseline.seq == count:
+    existing = handle.read()
+    foreign = next((cp for cp in existing if cp.log != log), None)
+    if foreign is not None:
+        raise SealRefused(f"{path} line {foreign.line} holds a checkpoint of another log ({foreign.log[:12]}…, "
+                          f"this database's is {log[:12]}…): give each database its own checkpoint file")
+    previous = existing[-1] if existing else None
+    baseline = previous if previous is not None and previous.signature_ok(key.public) else None
+    count, head = _checked_head(session, baseline)
+    if count == 0:
+        if only_if_grown:
             return Sealed(None, path, previous)
-        stamp = now_text()
-        if previous is not None and stamp < previous.time:
-            raise SealRefused(f"this machine's clock ({stamp}) is behind the last checkpoint's time "
-                              f"({previous.time}, {path} line {previous.line}): not sealing a checkpoint that "
-                              "would go backwards")
-        made = checkpoints.make(key, log, count, head, count, stamp)
-        handle.append(made)
+        raise NothingToSeal("the audit log has no entries yet: nothing to seal")
+    if only_if_grown and baseline is not None and baseline.seq == count:
+        return Sealed(None, path, previous)
+    stamp = now_text()
+    if previous is not None and stamp < previous.time:
+        raise SealRefused(f"this machine's clock ({stamp}) is behind the last checkpoint's time "
+                          f"({previous.time}, {path} line {previous.line}): not sealing a checkpoint that "
+                          "would go backwards")
+    made = checkpoints.make(key, log, count, head, count, stamp)
+    handle.append(made)
     return Sealed(Checkpoint(**made.as_dict(), line=len(existing) + 1), path, previous)
 
 

@@ -80,7 +80,8 @@ def seal(db: Database, *, only_if_grown: bool = False, post: bool = True) -> Sea
     with db.read() as session:
         path = checkpoint_path(session)
         channel = settings.get(session, "audit.channel")
-        sealed = seal_log(session, key, path, only_if_grown=only_if_grown)
+    with checkpoints.locked(path) as handle, db.read() as session:  # the lock first: see console.audit.sealing
+        sealed = seal_log(session, key, handle, only_if_grown=only_if_grown)
     report = SealReport(sealed.checkpoint, path, key.public.fingerprint, channel, posted=False)
     if sealed.checkpoint is None or not post or not channel:
         return report

@@ -9,15 +9,16 @@ from pathlib import Path
 
 from console import audit as domain
 from console.audit import FORMATS, VerifyResult
+from console.audit.exportcheck import ExportCheck
 from console.audit.proof import CheckpointVerdict
 from console.audit.search import PAGE, AuditFilter, AuditRow, actions, search
 from console.broadcast.auditseal import SealReport
 from console.storage import Database
 from console.textsafe import TextSink
 
-__all__ = ["FORMATS", "PAGE", "AuditFilter", "AuditPage", "AuditRow", "CheckpointVerdict", "PublicKeyInfo",
-           "SealReport", "VerifyResult", "export_file", "export_to", "public_key", "seal", "search_page", "verify",
-           "verify_with_checkpoints"]
+__all__ = ["AuditFilter", "AuditPage", "AuditRow", "CheckpointVerdict", "ExportCheck", "FORMATS", "PAGE",
+           "PublicKeyInfo", "SealReport", "VerifyResult", "check_export", "checkpoint_file", "export_file",
+           "export_to", "public_key", "seal", "search_page", "verify", "verify_with_checkpoints"]
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,26 @@ def search_page(db: Database, flt: AuditFilter, before_seq: int | None = None, l
 
 def verify(db: Database) -> VerifyResult:
     """Recompute the hash chain from the first entry; the result names the first bad seq."""
+    from console.audit.sealing import snapshot
+
     with db.read() as session:
+        snapshot(session)  # PostgreSQL: entries and head from one snapshot, not a commit apart
         return domain.verify(session)
 
 
 def export_to(db: Database, fmt: str, out: TextSink) -> int:
-    """Write every entry with its hashes to an open text sink (newline=""); returns how many."""
+    """Write the proof (head, count, the checkpoints it covers) and every entry with its hashes to an open
+    text sink (newline=""); returns how many entries. A damaged checkpoint file raises (it names the line).
+    """
+    from console.audit import checkpoints
+    from console.audit.sealing import snapshot
+    from console.broadcast.auditseal import checkpoint_path
+
     with db.read() as session:
-        return domain.write_export(session, fmt, out)
+        snapshot(session)
+        path = checkpoint_path(session)
+        found = checkpoints.load(path) if path.exists() else []
+        return domain.write_export(session, fmt, out, [c.as_dict() for c in found])
 
 
 def export_file(db: Database, fmt: str, path: Path) -> int:
@@ -98,6 +111,7 @@ def verify_with_checkpoints(db: Database, path: Path | None = None, public_key: 
     """
     from console.audit import checkpoints, signing
     from console.audit.proof import prove
+    from console.audit.sealing import snapshot
     from console.broadcast.auditseal import checkpoint_path
     from console.storage.paths import signing_key_path
 
@@ -109,5 +123,25 @@ def verify_with_checkpoints(db: Database, path: Path | None = None, public_key: 
     else:
         pinned, source = None, "named in the file itself, not pinned: pass --public-key to pin the auditors' copy"
     with db.read() as session:
+        snapshot(session)
         found = checkpoints.load(path if path is not None else checkpoint_path(session))
         return prove(session, found, pinned, source)
+
+
+def checkpoint_file(db: Database) -> Path:
+    """The file `verify_with_checkpoints` reads when given none (for a face to show and offer)."""
+    from console.broadcast.auditseal import checkpoint_path
+
+    with db.read() as session:
+        return checkpoint_path(session)
+
+
+def check_export(path: Path, public_key: str | None = None) -> ExportCheck:
+    """Check an export file from the file alone (no database): chain, count and head, signed checkpoints.
+
+    `public_key`: `ed25519:<base64>` or a file holding it; None trusts the key each checkpoint names.
+    """
+    from console.audit import signing
+    from console.audit.exportcheck import check_export as check
+
+    return check(path, signing.read_public_key(public_key) if public_key is not None else None)
