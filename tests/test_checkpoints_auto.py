@@ -12,6 +12,7 @@ import json
 import re
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -203,3 +204,42 @@ def _seal_while_writing(db: Database) -> None:
     assert [cp.seq for cp in found] == sorted(cp.seq for cp in found)
     verdict = audit_service.verify_with_checkpoints(db)
     assert verdict.ok and verdict.matched == 20, verdict.message()
+
+
+@pytest.mark.postgres
+def test_a_select_only_postgresql_role_seals_and_verifies(cli: CliRunner, pg_url: str) -> None:
+    """Sealing never writes the database: an auditor's role with SELECT only seals, read-only or not."""
+    import psycopg
+    from psycopg import sql
+    from sqlalchemy.engine import make_url
+
+    db = open_database(pg_url)
+    try:
+        _fill(db, 6)
+    finally:
+        db.dispose()
+    parsed = make_url(pg_url)
+    role = f"sealer_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.username, dbname=parsed.database,
+                         autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(parsed.database or ""),
+                                                                          sql.Identifier(role)))
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(sql.Identifier(role)))
+    auditor = parsed.set(username=role).render_as_string(hide_password=False)
+    try:
+        first = cli("audit", "seal", "--json", db=auditor)
+        assert first.returncode == 0, first.stderr
+        again = cli("audit", "seal", "--json", "--read-only", db=auditor)
+        assert again.returncode == 0, again.stderr
+        path = json.loads(again.stdout)["file"]
+        assert [cp.seq for cp in checkpoints.load(Path(path))] == [6, 6]
+        checked = cli("audit", "verify", "--checkpoints", path, "--read-only", db=auditor)
+        assert checked.returncode == 0, checked.stderr
+        assert checked.stdout.startswith("OK: 6 entries\ncheckpoints: 2 in the file, 2 matching the log")
+    finally:
+        with psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.username, dbname=parsed.database,
+                             autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
