@@ -210,3 +210,13 @@ def test_a_schema_behind_is_not_migrated_but_named(cli: CliRunner, seeded: tuple
     assert res.returncode == 2
     assert len(res.stderr.splitlines()) == 1 and "open it once without --read-only" in res.stderr
     assert dump(path) == before
+
+
+def test_read_only_and_the_demo_do_not_go_together(cli: CliRunner, tmp_path: Path) -> None:
+    """The demo fills its own database: refused before any window or database is opened."""
+    for args in (["--read-only", "--demo"], ["gui", "--demo", "--read-only"]):
+        res = cli(*args, env={"XDG_DATA_HOME": str(tmp_path / "data")})
+        assert res.returncode == 2, res.stderr
+        assert res.stderr.splitlines() == [
+            "crisis-console: error: --read-only and --demo do not go together: the demo writes its own database"]
+    assert not (tmp_path / "data").exists()
