@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QAbstractButton, QLabel, QWidget
+from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QPlainTextEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from console.gui.prefs import Preferences
-from console.gui.readonly import BADGE_NAME, writes
+from console.gui.readonly import BADGE_NAME, edits, writes
 from console.gui.services import OFF
 from console.storage import open_database
 from tests.helpers.auditdata import dump, populate
@@ -69,6 +69,14 @@ def test_a_read_only_console_offers_nothing_that_writes(qtbot: QtBot, seeded: tu
             assert len(widgets) + len(actions) >= 20
             assert [w.objectName() for w in widgets if w.isEnabled()] == []
             assert [a.text() for a in actions if a.isEnabled() or a.isVisible()] == []
+
+            # fields only there to be saved (settings, a template's text) show their values, not for editing
+            fields = [f for f in window.findChildren(QWidget) if edits(f)]
+            settings_fields = [f for f in window.page("settings").findChildren(QWidget) if edits(f)]
+            assert len(settings_fields) >= 5 and len(fields) >= len(settings_fields) + 7
+            editable = [f.objectName() or type(f).__name__ for f in fields
+                        if (f.isEnabled() and not (isinstance(f, QLineEdit | QPlainTextEdit) and f.isReadOnly()))]
+            assert editable == []
 
             # a view turning a control on again (a selection change does) does not bring it back
             directory = window.page("directory")

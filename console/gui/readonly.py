@@ -1,10 +1,12 @@
 """Read-only mode in the desktop: write controls tagged by their views, then taken away.
 
-A view marks each control that sends or changes something with `mark_writes` (a Qt
-property, so it can be found by walking the widgets). In read-only mode the app calls
+A view marks each control that sends or changes something with `mark_writes`, and each
+field whose only use is to be saved (a template's text, a setting's value) with `mark_edits`
+(Qt properties, so they can be found by walking the widgets). In read-only mode the app calls
 `lock` on every page as it is made: tagged buttons and actions are disabled and hidden,
-tagged shortcuts disabled, and a guard keeps them so when the view's own logic enables
-them again (on a selection change, say). The database opened read-only is the backstop
+tagged shortcuts disabled, tagged fields made read-only (text stays selectable) or disabled,
+and a guard keeps them so when the view's own logic enables them again (on a selection
+change, say). The database opened read-only is the backstop
 behind all of this: a write that still got through is refused there, in words.
 """
 
@@ -12,10 +14,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QShortcut
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QTextEdit, QWidget
 
 WRITES = "writes"
 """The property a view sets on a control that sends or changes something."""
+EDITS = "edits"
+"""The property a view sets on a field that is only there to be saved."""
 
 BADGE_NAME = "readOnlyBadge"
 
@@ -32,8 +36,18 @@ def mark_writes(*controls: Control) -> None:
         control.setProperty(WRITES, True)
 
 
+def mark_edits(*fields: QWidget) -> None:
+    """Tag fields that are only there to be saved: read-only mode shows them, not for editing."""
+    for field in fields:
+        field.setProperty(EDITS, True)
+
+
 def writes(control: QObject) -> bool:
     return bool(control.property(WRITES))
+
+
+def edits(field: QObject) -> bool:
+    return bool(field.property(EDITS))
 
 
 class _Guard(QObject):
@@ -43,7 +57,8 @@ class _Guard(QObject):
         if isinstance(watched, QWidget):
             if event.type() == QEvent.Type.EnabledChange and watched.isEnabled():
                 watched.setEnabled(False)
-            elif event.type() in (QEvent.Type.ShowToParent, QEvent.Type.Show) and not watched.isHidden():
+            elif (event.type() in (QEvent.Type.ShowToParent, QEvent.Type.Show) and writes(watched)
+                  and not watched.isHidden()):
                 watched.hide()
         return False
 
@@ -75,6 +90,14 @@ def lock(root: QWidget) -> QWidget:
             widget.setEnabled(False)
             widget.hide()
             widget.installEventFilter(guard)
+    for field in widgets:
+        if edits(field) and not field.property("readOnlyLocked"):
+            field.setProperty("readOnlyLocked", True)
+            if isinstance(field, QLineEdit | QPlainTextEdit | QTextEdit):
+                field.setReadOnly(True)
+            else:
+                field.setEnabled(False)
+                field.installEventFilter(guard)
     for action in root.findChildren(QAction):
         if writes(action) and not action.property("readOnlyLocked"):
             action.setProperty("readOnlyLocked", True)

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from console.gui import resources
 from console.gui.bridge import Bridge
-from console.gui.readonly import mark_writes
+from console.gui.readonly import mark_edits, mark_writes
 from console.gui.tasks import TaskRunner, describe
 from console.gui.theme import ThemeController
 from console.gui.widgets import Banner, PageHeader
@@ -147,6 +147,7 @@ class SettingsView(QWidget):
                 editor.setPlaceholderText(_text(definition.default) or self.tr("(not set)"))
                 editor.textChanged.connect(lambda _t, k=key: self._check(k))
             editor.setObjectName(f"setting:{key}")
+            mark_edits(editor)
             editor.setMaximumWidth(520)
             label = QLabel(definition.help)
             label.setWordWrap(True)

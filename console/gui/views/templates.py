@@ -27,7 +27,7 @@ from console.gui import resources
 from console.gui.bridge import Bridge
 from console.gui.models.table import FilterProxy
 from console.gui.models.templates import TemplatesModel
-from console.gui.readonly import mark_writes
+from console.gui.readonly import mark_edits, mark_writes
 from console.gui.tasks import TaskRunner, describe
 from console.gui.views.broadcast.help_option import HelpOptionBox
 from console.gui.widgets import Banner, FilterEdit, PageHeader, set_columns, setup_table, toolbar_row
@@ -123,6 +123,7 @@ class TemplatesView(QWidget):
         self.options.setMinimumHeight(56)
         self.options.setMaximumHeight(96)
         self.help_box = HelpOptionBox()
+        mark_edits(self.name, self.title, self.severity, self.body, self.preset, self.options, self.help_box)
         form.addRow(self.tr("Name"), self.name)
         form.addRow(self.tr("Title"), self.title)
         form.addRow(self.tr("Severity"), self.severity)
