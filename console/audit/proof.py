@@ -77,7 +77,7 @@ class CheckpointVerdict:
         lines.append(f"checkpoints: {self.checkpoints} in the file, {self.matched} matching the log; key {key}")
         if self.latest is not None:
             lines.append(f"latest matching: {self.latest.label(self.latest.line)}")
-            if self.log_entries > self.latest.seq:
+            if self.ok and self.log_entries > self.latest.seq:
                 lines.append(f"entries {self.latest.seq + 1}..{self.log_entries} are newer than the latest "
                              "checkpoint (not sealed yet)")
         return "\n".join(lines)

@@ -144,8 +144,9 @@ def post_checkpoint(db: Database, channel_setting: str, checkpoint: Checkpoint, 
     title = f"Audit checkpoint: seq {checkpoint.seq}"
     body = (f"The audit log was sealed at {checkpoint.time}: {checkpoint.count} entries, the last (seq "
             f"{checkpoint.seq}) with hash {checkpoint.hash}. Signed with the key {fingerprint}; log "
-            f"{checkpoint.log}.\n\nKeep this message. The signed checkpoint line, for "
-            f"`audit verify --checkpoints FILE`:\n\n```\n{checkpoint.line_text()}\n```")
+            f"{checkpoint.log}.\n\nKeep this message. The signed checkpoint line below is what "
+            f"audit verify --checkpoints FILE reads, one such line per checkpoint:\n\n"
+            f"```\n{checkpoint.line_text()}\n```")
     from channels import Deliverer, Outgoing  # Apprise is loaded only when a checkpoint is posted
 
     rendered = render(kind, title=title, body=body, severity="info", exercise=False, link=None, options=(),
