@@ -188,3 +188,43 @@ def test_a_failed_write_leaves_neither_a_part_file_nor_a_changed_target(incident
         db.dispose()
     assert sorted(p.name for p in folder.iterdir()) == ["taken.pdf"]
     assert [p.name for p in target.iterdir()] == ["keep"]
+
+
+def test_the_report_cites_the_signed_checkpoint_covering_its_entries(
+        cli: CliRunner, incident: tuple[str, int, int, int], tmp_path: Path) -> None:
+    url, iid, alert_id, _update = incident
+    out = tmp_path / "sealed.pdf"
+    db = Database(url)
+    try:
+        sealed = audit.seal(db)
+        fingerprint = audit.public_key().fingerprint
+    finally:
+        db.dispose()
+    done = cli("report", "--incident", str(iid), "--out", out, "--json", db=url)
+    assert done.returncode == 0, done.stderr
+    cited = json.loads(done.stdout)["checkpoint"]
+    assert sealed.checkpoint is not None
+    assert (cited["key"], cited["seq"], cited["hash"]) == (fingerprint, sealed.checkpoint.seq, sealed.checkpoint.hash)
+    flat = " ".join(pdf_text(out).split())
+    assert "Signed checkpoint" in flat and fingerprint in flat
+    assert "the signature holds" in flat and f"the log's entry {cited['seq']} has this hash" in flat
+    assert sealed.checkpoint.hash in flat.replace(" ", "")
+
+    db = Database(url)
+    try:  # an answer after the seal: the newest entry is not covered until the next seal
+        answer(db, alert_id, "person5@example.org", "I'm safe")
+    finally:
+        db.dispose()
+    later = tmp_path / "later.pdf"
+    assert cli("report", "--incident", str(iid), "--out", later, db=url).returncode == 0
+    flat = " ".join(pdf_text(later).split())
+    assert "covers entry" in flat and "not sealed" in flat and fingerprint not in flat
+
+
+def test_a_named_checkpoint_file_that_is_missing_exits_2(cli: CliRunner, incident: tuple[str, int, int, int],
+                                                         tmp_path: Path) -> None:
+    url, iid = incident[0], incident[1]
+    out = tmp_path / "r.pdf"
+    done = cli("report", "--incident", str(iid), "--out", out, "--checkpoints", tmp_path / "nope.jsonl", db=url)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "nope.jsonl" in done.stderr
+    assert not out.exists()

@@ -78,12 +78,14 @@ class Wrapper:
         return out
 
     def _fit(self, word: str, width: float) -> int:
-        """How many leading characters of `word` fit in `width` (at least one)."""
+        """How many leading characters of `word` fit in `width` (at least one), ending after an `@`,
+        `.`, `-`, `_` or `/` when one fits, so an address breaks where a reader expects."""
         used = 0.0
         for index, char in enumerate(word):
             used += self.width(char)
             if used > width:
-                return max(index, 1)
+                soft = max(word.rfind(mark, 0, index) for mark in "@.-_/")
+                return soft + 1 if soft > 0 else max(index, 1)
         return len(word)
 
 

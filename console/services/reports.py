@@ -24,10 +24,12 @@ from console.audit.checkpoints import CheckpointFileError
 from console.audit.log import log_id
 from console.audit.search import AuditFilter, entries_for
 from console.audit.signing import PublicKey
+from console.broadcast import auditseal
+from console.broadcast.auditseal import SealRefused
 from console.broadcast.errors import BroadcastNotFound
 from console.errors import UserError
 from console.incident.picture import PersonRow, count
-from console.models import AuditEntry, Broadcast, Channel, Setting
+from console.models import AuditEntry, Broadcast, Channel
 from console.report import pdf, table
 from console.report.model import (
     AuditLine,
@@ -41,11 +43,8 @@ from console.report.model import (
 )
 from console.services import broadcasts, incident_live, live
 from console.storage import Database
-from console.storage.paths import key_file_path
 from console.textsafe import TextSink
 from console.vocabulary import PersonStatus
-
-CHECKPOINTS_SETTING = "audit.checkpoints"
 
 __all__ = ["Report", "ReportFormat", "ReportScope", "ReportTargetError", "checkpoint_file", "format_for", "gather",
            "write_report"]
@@ -220,14 +219,13 @@ def _audit(db: Database, scope: ReportScope, subject_id: int) -> tuple[AuditLine
 
 
 def checkpoint_file(db: Database) -> Path | None:
-    """Where this database's checkpoints are kept: setting `audit.checkpoints`, else the default file
-    beside the signing key (None when the log has no id yet)."""
+    """Where `audit seal` keeps this database's checkpoints (console.broadcast.auditseal); None when
+    the log has no id yet."""
     with db.read() as session:
-        named = session.scalar(select(Setting.value).where(Setting.key == CHECKPOINTS_SETTING))
-        log = log_id(session)
-    if named:
-        return Path(str(named))
-    return checkpoints.default_path(log, key_file_path().parent) if log else None
+        try:
+            return auditseal.checkpoint_path(session)
+        except SealRefused:
+            return None
 
 
 def _checkpoint(db: Database, entries: tuple[AuditLine, ...], path: Path | None) -> CheckpointInfo:
