@@ -329,3 +329,38 @@ def test_cli_names_a_damaged_checkpoint_file(cli: CliRunner, sqlite_url: str, tm
     assert bad_key.returncode == 2 and "--public-key" in bad_key.stderr and "Traceback" not in bad_key.stderr
     missing = cli("audit", "verify", "--checkpoints", tmp_path / "none.jsonl", db=sqlite_url)
     assert missing.returncode == 2 and "no such checkpoint file" in missing.stderr
+
+
+def test_a_checkpoint_verifies_with_openssl_and_an_independent_rfc8785(db: Database, tmp_path: Path) -> None:
+    """The README's procedure for checking one line without this program: RFC 8785 of every member but
+    `sig` (the `rfc8785` package), the Ed25519 signature checked by OpenSSL against the pinned key."""
+    import base64
+    import shutil
+    import subprocess
+
+    import rfc8785
+
+    from tests.conftest import unavailable
+
+    if shutil.which("openssl") is None:
+        unavailable("openssl is not installed")
+    _fill(db, 1, 3)
+    line = sealed_path_line(db)
+    body = {k: v for k, v in json.loads(line).items() if k != "sig"}
+    (tmp_path / "body").write_bytes(rfc8785.dumps(body))
+    (tmp_path / "sig").write_bytes(base64.b64decode(json.loads(line)["sig"]))
+    raw = base64.b64decode(audit_service.public_key().text.removeprefix("ed25519:"))
+    spki = bytes.fromhex("302a300506032b6570032100") + raw  # SubjectPublicKeyInfo of an Ed25519 key
+    (tmp_path / "pub.der").write_bytes(spki)
+    args = ["openssl", "pkeyutl", "-verify", "-pubin", "-keyform", "DER", "-inkey", str(tmp_path / "pub.der"),
+            "-rawin", "-in", str(tmp_path / "body"), "-sigfile", str(tmp_path / "sig")]
+    good = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert good.returncode == 0 and "Signature Verified Successfully" in good.stdout, good.stderr
+    (tmp_path / "body").write_bytes(rfc8785.dumps({**body, "count": body["count"] - 1}))
+    forged = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert forged.returncode != 0
+
+
+def sealed_path_line(db: Database) -> str:
+    _seal(db)
+    return sealed_path(db).read_text(encoding="utf-8").splitlines()[-1]
