@@ -49,36 +49,36 @@ def shown(view: AuditView) -> list[int]:
 def test_newest_first_and_filters(qtbot: QtBot, view: AuditView) -> None:
     assert shown(view) == [4, 3, 2, 1]
     assert view.model.index(0, AuditModel.ACTION).data() == "broadcast.update"
-    assert [view.action_edit.itemText(i) for i in range(view.action_edit.count())] == [
+    assert [view.filters.action_edit.itemText(i) for i in range(view.filters.action_edit.count())] == [
         "", "broadcast.alert", "broadcast.update", "channels.add", "contacts.add"]
 
-    qtbot.keyClicks(view.actor_edit, "alice")
+    qtbot.keyClicks(view.filters.actor_edit, "alice")
     with qtbot.waitSignal(view.loaded, timeout=10_000):
-        qtbot.keyClick(view.actor_edit, Qt.Key.Key_Return)
+        qtbot.keyClick(view.filters.actor_edit, Qt.Key.Key_Return)
     assert shown(view) == [3, 1]
 
-    view.actor_edit.clear()
-    qtbot.keyClicks(view.text_edit, "broadcast 7")
-    view.action_edit.setCurrentText("update")
+    view.filters.actor_edit.clear()
+    qtbot.keyClicks(view.filters.text_edit, "broadcast 7")
+    view.filters.action_edit.setCurrentText("update")
     with qtbot.waitSignal(view.loaded, timeout=10_000):
-        qtbot.mouseClick(view.apply_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(view.filters.apply_button, Qt.MouseButton.LeftButton)
     assert shown(view) == [4]
 
     tomorrow = QDateTime.currentDateTime().addDays(1)
-    view.since.setDateTime(tomorrow)
+    view.filters.since.setDateTime(tomorrow)
     with qtbot.waitSignal(view.loaded, timeout=10_000):
         view.apply_filter()
     assert shown(view) == []
-    view.since.setDateTime(QDateTime.currentDateTime().addDays(-1))
-    view.until.setDateTime(tomorrow)
+    view.filters.since.setDateTime(QDateTime.currentDateTime().addDays(-1))
+    view.filters.until.setDateTime(tomorrow)
     with qtbot.waitSignal(view.loaded, timeout=10_000):
         view.apply_filter()
     assert shown(view) == [4]
 
     with qtbot.waitSignal(view.loaded, timeout=10_000):
-        qtbot.mouseClick(view.clear_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(view.filters.clear_button, Qt.MouseButton.LeftButton)
     assert shown(view) == [4, 3, 2, 1]
-    assert view.since.text() == "Any time"
+    assert view.filters.since.text() == "Any time"
 
 
 def test_verify_ok_then_tampered_names_the_entry(qtbot: QtBot, view: AuditView, db: Database) -> None:

@@ -48,7 +48,7 @@ def db(sqlite_url: str) -> Iterator[Database]:
 @pytest.fixture
 def view(qtbot: QtBot, db: Database) -> Iterator[AuditView]:
     with shown_view(qtbot, AuditView, db, (1400, 900)) as widget:
-        qtbot.waitUntil(lambda: widget.incident_edit.count() == 3, timeout=10_000)  # "" + two incidents
+        qtbot.waitUntil(lambda: widget.filters.incident_edit.count() == 3, timeout=10_000)  # "" + two incidents
         yield widget
 
 
@@ -62,7 +62,7 @@ def expected(db: Database, flt: AuditFilter) -> list[int]:
 
 def apply(qtbot: QtBot, view: AuditView) -> None:
     with qtbot.waitSignal(view.loaded, timeout=10_000):
-        qtbot.mouseClick(view.apply_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(view.filters.apply_button, Qt.MouseButton.LeftButton)
 
 
 def test_the_detail_pane_shows_the_selected_entry_whole(qtbot: QtBot, view: AuditView, db: Database) -> None:
@@ -102,41 +102,41 @@ def test_details_are_shown_as_stored_duplicates_and_numbers_included() -> None:
 def test_filters_by_incident_broadcast_and_person(qtbot: QtBot, view: AuditView, db: Database) -> None:
     everything = shown(view)
     # The incident list, newest first, chosen by title; entries of its broadcast, answers and help request.
-    assert "Flood in the car park" in view.incident_edit.itemText(1)
-    view.incident_edit.setCurrentIndex(2)
-    incident = int(view.incident_edit.currentData())
+    assert "Flood in the car park" in view.filters.incident_edit.itemText(1)
+    view.filters.incident_edit.setCurrentIndex(2)
+    incident = int(view.filters.incident_edit.currentData())
     apply(qtbot, view)
     assert shown(view) == expected(db, AuditFilter(incident_id=incident)) and 0 < len(shown(view)) < len(everything)
     assert {"broadcast.alert", "ack.answer", "help.opened"} <= {view.model.row(r).action
                                                                 for r in range(view.model.rowCount())}
 
-    view.incident_edit.setCurrentText("")
-    qtbot.keyClicks(view.broadcast_edit, "2")
+    view.filters.incident_edit.setCurrentText("")
+    qtbot.keyClicks(view.filters.broadcast_edit, "2")
     apply(qtbot, view)
     assert shown(view) == expected(db, AuditFilter(broadcast_id=2)) and shown(view)
     assert all("2" in view.model.row(r).subject or '"broadcast":2' in view.model.row(r).details
                for r in range(view.model.rowCount()))
 
-    view.broadcast_edit.clear()
-    qtbot.keyClicks(view.person_edit, "person 1")  # the full name, any case
+    view.filters.broadcast_edit.clear()
+    qtbot.keyClicks(view.filters.person_edit, "person 1")  # the full name, any case
     with qtbot.waitSignal(view.loaded, timeout=10_000):
-        qtbot.keyClick(view.person_edit, Qt.Key.Key_Return)
+        qtbot.keyClick(view.filters.person_edit, Qt.Key.Key_Return)
     by_name = shown(view)
     assert by_name == expected(db, AuditFilter(person="person1@example.org")) and by_name
     assert {view.model.row(r).action for r in range(view.model.rowCount())} >= {"contacts.add", "ack.answer"}
 
-    view.incident_edit.setCurrentText("the big one")  # not a number: named, and the table is left as it was
-    qtbot.mouseClick(view.apply_button, Qt.MouseButton.LeftButton)
+    view.filters.incident_edit.setCurrentText("the big one")  # not a number: named, and the table is left as it was
+    qtbot.mouseClick(view.filters.apply_button, Qt.MouseButton.LeftButton)
     assert view.banner.tone == "error" and "Incident" in view.banner.text() and shown(view) == by_name
 
     with qtbot.waitSignal(view.loaded, timeout=10_000):
-        qtbot.mouseClick(view.clear_button, Qt.MouseButton.LeftButton)
-    assert shown(view) == everything and view.person_edit.text() == "" and not view.banner.isVisible()
+        qtbot.mouseClick(view.filters.clear_button, Qt.MouseButton.LeftButton)
+    assert shown(view) == everything and view.filters.person_edit.text() == "" and not view.banner.isVisible()
 
     with qtbot.waitSignal(view.loaded, timeout=10_000):
         view.show_entries_of(incident_id=incident)
     assert shown(view) == expected(db, AuditFilter(incident_id=incident))
-    assert view.incident_edit.currentText() == view.incident_edit.itemText(2)  # shown by its title
+    assert view.filters.incident_edit.currentText() == view.filters.incident_edit.itemText(2)  # shown by its title
 
 
 def rewrite(db: Database, seq: int, details: dict[str, object]) -> None:

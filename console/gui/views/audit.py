@@ -7,24 +7,11 @@ not the database).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from PySide6.QtCore import QDateTime, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QIntValidator, QShowEvent
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDateTimeEdit,
-    QFileDialog,
-    QGridLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QSplitter,
-    QTableView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget
 
 from console.gui import resources
 from console.gui.bridge import Bridge
@@ -32,14 +19,12 @@ from console.gui.models.audit import AuditModel
 from console.gui.tasks import TaskRunner, describe
 from console.gui.views.audit_checkpoints import CheckpointDialog, verdict_html
 from console.gui.views.audit_detail import AuditDetail
+from console.gui.views.audit_filters import AuditFilterBar
 from console.gui.widgets import Banner, PageHeader, set_columns, setup_table, toolbar_row
 from console.services import audit, incidents
 from console.services.audit import AuditFilter, AuditPage, AuditRow, CheckpointVerdict, VerifyResult
 from console.services.incidents import IncidentSummary
 from console.storage import Database
-
-_ANY = QDateTime.fromString("2000-01-01T00:00:00", "yyyy-MM-ddTHH:mm:ss")
-_LEADING_NUMBER = re.compile(r"\s*#?\s*(\d+)\b")
 
 
 class AuditView(QWidget):
@@ -97,58 +82,8 @@ class AuditView(QWidget):
         self.banner = Banner(self)
         layout.addWidget(self.banner)
 
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(10)
-        grid.setVerticalSpacing(6)
-        self.since = self._time_edit()
-        self.until = self._time_edit()
-        self.actor_edit = QLineEdit()
-        self.actor_edit.setPlaceholderText(self.tr("Anyone"))
-        self.action_edit = QComboBox()
-        self.action_edit.setEditable(True)
-        self.action_edit.setMinimumWidth(130)
-        action_line = self.action_edit.lineEdit()
-        assert action_line is not None  # editable combo box
-        action_line.setPlaceholderText(self.tr("Any action"))
-        self.text_edit = QLineEdit()
-        self.text_edit.setPlaceholderText(self.tr("e.g. broadcast 7, an email address"))
-        self.incident_edit = QComboBox()
-        self.incident_edit.setEditable(True)
-        self.incident_edit.setMinimumWidth(130)
-        # Long incident titles widen the list, not the field (and with it the whole filter grid).
-        self.incident_edit.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.incident_edit.setMinimumContentsLength(12)
-        self.incident_edit.setMaxVisibleItems(20)
-        incident_line = self.incident_edit.lineEdit()
-        assert incident_line is not None  # editable combo box
-        incident_line.setPlaceholderText(self.tr("Any incident"))
-        self.broadcast_edit = QLineEdit()
-        self.broadcast_edit.setValidator(QIntValidator(1, 2_147_483_647, self.broadcast_edit))
-        self.broadcast_edit.setPlaceholderText(self.tr("Any broadcast"))
-        self.person_edit = QLineEdit()
-        self.person_edit.setPlaceholderText(self.tr("Email, phone or full name"))
-        self.person_edit.setToolTip(self.tr(
-            "Entries by or about this person: their answers, deliveries to them, help requests, "
-            "directory changes. Whole address or name, any case."))
-        self.apply_button = QPushButton(resources.icon("search"), self.tr("Apply"))
-        self.clear_button = QPushButton(self.tr("Clear"))
-        rows = (  # (label, field, first column, columns spanned)
-            ((self.tr("From"), self.since, 0, 1), (self.tr("To"), self.until, 1, 1),
-             (self.tr("Actor"), self.actor_edit, 2, 1), (self.tr("Action"), self.action_edit, 3, 1),
-             (self.tr("Subject or details"), self.text_edit, 4, 1)),
-            ((self.tr("Incident"), self.incident_edit, 0, 2), (self.tr("Broadcast"), self.broadcast_edit, 2, 1),
-             (self.tr("Person"), self.person_edit, 3, 2)),
-        )
-        for number, fields in enumerate(rows):
-            for text, field, column, span in fields:
-                label = QLabel(text)
-                label.setObjectName("fieldLabel")
-                grid.addWidget(label, number * 2, column, 1, span)
-                grid.addWidget(field, number * 2 + 1, column, 1, span)
-        grid.addWidget(self.apply_button, 3, 5)
-        grid.addWidget(self.clear_button, 3, 6)
-        grid.setColumnStretch(4, 1)
-        layout.addLayout(grid)
+        self.filters = AuditFilterBar()
+        layout.addWidget(self.filters)
 
         self.count_label = QLabel()
         self.count_label.setObjectName("sectionTitle")
@@ -175,48 +110,13 @@ class AuditView(QWidget):
         self.checkpoints_button.clicked.connect(self.verify_checkpoints)
         self.csv_button.clicked.connect(lambda: self.choose_export("csv"))
         self.json_button.clicked.connect(lambda: self.choose_export("json"))
-        self.apply_button.clicked.connect(self.apply_filter)
-        self.clear_button.clicked.connect(self.clear_filter)
-        for edit in (self.actor_edit, self.text_edit, action_line, incident_line, self.broadcast_edit,
-                     self.person_edit):
-            edit.returnPressed.connect(self.apply_filter)
-
-    def _time_edit(self) -> QDateTimeEdit:
-        edit = QDateTimeEdit()
-        edit.setCalendarPopup(True)
-        edit.setDisplayFormat("yyyy-MM-dd HH:mm")
-        edit.setMinimumDateTime(_ANY)
-        edit.setSpecialValueText(self.tr("Any time"))
-        edit.setDateTime(_ANY)
-        edit.setMinimumWidth(130)
-        return edit
+        self.filters.apply_requested.connect(self.apply_filter)
+        self.filters.clear_requested.connect(self.clear_filter)
 
     # -- querying -------------------------------------------------------------------------
-    def current_filter(self) -> AuditFilter:
-        """The filter the fields describe; ValueError names a field that holds no valid choice."""
-        def moment(edit: QDateTimeEdit) -> object:
-            return None if edit.dateTime() == edit.minimumDateTime() else edit.dateTime().toPython()
-
-        since, until = moment(self.since), moment(self.until)
-        broadcast = self.broadcast_edit.text().strip()
-        return AuditFilter(
-            since=since.astimezone() if since is not None else None,  # type: ignore[attr-defined]
-            until=until.astimezone() if until is not None else None,  # type: ignore[attr-defined]
-            actor=self.actor_edit.text(), action=self.action_edit.currentText(), text=self.text_edit.text(),
-            incident_id=self._incident_choice(), broadcast_id=int(broadcast) if broadcast else None,
-            person=self.person_edit.text())
-
-    def _incident_choice(self) -> int | None:
-        text = self.incident_edit.currentText().strip()
-        found = _LEADING_NUMBER.match(text)
-        if text and found is None:
-            raise ValueError(self.tr("Incident: “%1” is not an incident number; type one or choose one from "
-                                     "the list").replace("%1", text))
-        return int(found.group(1)) if found else None
-
     def apply_filter(self) -> None:
         try:
-            self._filter = self.current_filter()
+            self._filter = self.filters.current_filter()
         except ValueError as exc:  # names the field
             self.banner.show_message("error", str(exc))
             return
@@ -230,18 +130,7 @@ class AuditView(QWidget):
     def show_entries_of(self, *, incident_id: int | None = None, broadcast_id: int | None = None,
                         person: str = "") -> None:
         """Show only the entries of this incident, broadcast or person (every other filter cleared)."""
-        for edit in (self.since, self.until):
-            edit.setDateTime(_ANY)
-        for line in (self.actor_edit, self.text_edit):
-            line.clear()
-        self.action_edit.setCurrentText("")
-        listed = self.incident_edit.findData(incident_id) if incident_id is not None else -1
-        self.incident_edit.setCurrentText(self.incident_edit.itemText(listed) if listed > 0
-                                          else str(incident_id) if incident_id is not None else "")
-        if (typed := self.incident_edit.lineEdit()) is not None:
-            typed.setCursorPosition(0)  # the number and the title's start, not its end
-        self.broadcast_edit.setText(str(broadcast_id) if broadcast_id is not None else "")
-        self.person_edit.setText(person)
+        self.filters.set_fields(incident_id=incident_id, broadcast_id=broadcast_id, person=person)
         self.apply_filter()
 
     def load_incidents(self) -> None:
@@ -249,20 +138,11 @@ class AuditView(QWidget):
         self.tasks.run(lambda: incidents.incident_list(self.db), self._incidents, self._failed)
 
     def _incidents(self, found: list[IncidentSummary]) -> None:
-        typed = self.incident_edit.currentText()
-        self.incident_edit.blockSignals(True)
-        self.incident_edit.clear()
-        self.incident_edit.addItem("")
-        for incident in found:
-            exercise = self.tr(" (exercise)") if incident.exercise else ""
-            self.incident_edit.addItem(f"{incident.id} · {incident.title}{exercise}", incident.id)
-        self.incident_edit.setCurrentText(typed)
-        self.incident_edit.blockSignals(False)
+        self.filters.set_incidents(found)
         self.incidents_loaded.emit(len(found))
 
     def focus_filter(self) -> None:
-        self.text_edit.setFocus()
-        self.text_edit.selectAll()
+        self.filters.focus()
 
     def refresh(self) -> None:
         self._stale = False
@@ -277,12 +157,7 @@ class AuditView(QWidget):
         rows, known = page.rows, page.actions
         self.model.start(rows, complete=len(rows) < audit.PAGE)
         self._reselect()
-        typed = self.action_edit.currentText()
-        self.action_edit.blockSignals(True)
-        self.action_edit.clear()
-        self.action_edit.addItems(["", *known])
-        self.action_edit.setCurrentText(typed)
-        self.action_edit.blockSignals(False)
+        self.filters.set_actions(known)
         self._update_count()
         self.loaded.emit(len(rows))
 
