@@ -1,6 +1,6 @@
 """Read-only mode in the desktop: every page opens, no control that sends or changes anything is
 left enabled, a "read-only" badge shows, no embedded dispatcher or answer service starts, and the
-database is exactly as it was afterwards.
+database is exactly as it was afterwards; `crisis-console --read-only` starts and quits cleanly.
 
 The walk judges controls two ways: by the tag a view puts on a write control (console.gui.readonly)
 and, as a net for a control someone forgot to tag, by what its text says it does.
@@ -8,6 +8,11 @@ and, as a net for a control someone forgot to tag, by what its text says it does
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +24,7 @@ from console.gui.prefs import Preferences
 from console.gui.readonly import BADGE_NAME, edits, writes
 from console.gui.services import OFF
 from console.storage import open_database
+from tests.conftest import REPO_ROOT
 from tests.helpers.auditdata import dump, populate
 from tests.helpers.gui import isolate_qsettings
 from tests.helpers.readonly import open_window, walk
@@ -114,3 +120,40 @@ def test_the_same_walk_finds_the_write_controls_of_a_writable_console(
             assert "New message" in texts["window menus"]
     finally:
         db.dispose()
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """Whether process `pid` handles SIGTERM yet: the app installs its handler once the window is built."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+    return False
+
+
+@pytest.mark.parametrize("how", [["--read-only"], ["gui", "--read-only"], ["gui"]],
+                         ids=["flag", "gui-flag", "env"])
+def test_the_command_opens_the_console_read_only(seeded: tuple[str, Path, int, int], how: list[str]) -> None:
+    """`crisis-console --read-only` (or env CRISIS_CONSOLE_READ_ONLY=1) starts, quits cleanly, writes nothing."""
+    url, path, _incident, _broadcast = seeded
+    before = dump(path)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p))
+    if how == ["gui"]:
+        env["CRISIS_CONSOLE_READ_ONLY"] = "1"
+    proc = subprocess.Popen([sys.executable, "-m", "console", "--db", url, *how], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120  # a generous bound on start-up, not a measurement
+        while not _catches_sigterm(proc.pid):
+            assert proc.poll() is None, f"the app ended early: {proc.communicate()}"
+            assert time.monotonic() < deadline, "the app never came up"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in out + err
+    assert dump(path) == before
