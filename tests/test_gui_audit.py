@@ -86,6 +86,7 @@ def test_verify_ok_then_tampered_names_the_entry(qtbot: QtBot, view: AuditView, 
         qtbot.mouseClick(view.verify_button, Qt.MouseButton.LeftButton)
     assert verified.args[0].ok
     assert view.banner.tone == "ok" and "OK" in view.banner.text() and "4 entries" in view.banner.text()
+    assert "cannot exclude a rewrite" in view.banner.text()  # what only checkpoints can prove, said plainly
 
     with db.engine.begin() as conn:
         conn.execute(text("UPDATE audit_log SET actor = 'x' WHERE seq = 1"))

@@ -224,7 +224,9 @@ class AuditView(QWidget):
     def _verified(self, result: VerifyResult) -> None:
         self.verify_button.setEnabled(True)
         if result.ok:
-            self.banner.show_message("ok", self.tr("Integrity OK: all %1 entries verified; the chain is whole.")
+            self.banner.show_message("ok", self.tr(
+                "Integrity OK: all %1 entries verified; the chain and its head agree.\nThe chain alone cannot "
+                "exclude a rewrite from the database's own head: use Verify against checkpoints for that.")
                                      .replace("%1", f"{result.entries:,}"))
         else:
             self.banner.show_message(
