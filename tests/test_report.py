@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from console.report.model import ReportFormat, ReportScope
+from console.report.model import Report, ReportFormat, ReportScope
 from console.report.table import COLUMNS
 from console.services import audit, incidents, reports
 from console.services.audit import AuditFilter
@@ -228,3 +228,39 @@ def test_a_named_checkpoint_file_that_is_missing_exits_2(cli: CliRunner, inciden
     done = cli("report", "--incident", str(iid), "--out", out, "--checkpoints", tmp_path / "nope.jsonl", db=url)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "nope.jsonl" in done.stderr
     assert not out.exists()
+
+
+def test_read_only_mode_makes_reports(cli: CliRunner, incident: tuple[str, int, int, int], tmp_path: Path) -> None:
+    url, iid = incident[0], incident[1]
+    out = tmp_path / "auditor.csv"
+    done = cli("--read-only", "report", "--incident", str(iid), "--out", out, db=url)
+    assert done.returncode == 0, done.stderr
+    assert len(out.read_text(encoding="utf-8-sig").splitlines()) == 7
+
+
+def test_gather_on_sqlite_and_postgresql(db_url: str) -> None:
+    """The same incident gathers the same on both databases (the report's queries are the services')."""
+    db = Database(db_url)
+    try:
+        seed(db, 3)
+        sent = alert(db, title="Storm warning")
+        deliver(db, sent.broadcast_id, DeliveryState.FAILED, ("person1@example.org",))
+        answer(db, sent.broadcast_id, "person3@example.org", "I need help", note="Roof leaking")
+        report = reports.gather(db, ReportScope.INCIDENT, sent.incident_id, "auditor")
+        single = reports.gather(db, ReportScope.BROADCAST, sent.broadcast_id, "auditor")
+    finally:
+        db.dispose()
+    assert (report.title, report.counts.people, report.counts.needs_help_open) == ("Storm warning", 3, 1)
+    assert [p.email for p in report.people][0] == "person3@example.org" and report.people[0].note == "Roof leaking"
+    assert [(f.who, f.reason) for f in report.failures] == [("Person 1 <person1@example.org>",
+                                                             "SMTP 550: mailbox unavailable")]
+    assert {e.action for e in report.audit} >= {"broadcast.alert", "ack.answer", "help.opened"}
+    assert len(report.messages) == 1 and report.messages[0].channels == ("Corp mail",)
+    assert single.counts == report.counts
+    def standing(r: Report) -> list[tuple[object, ...]]:
+        return [(p.email, p.status, p.answer, p.note, p.help) for p in r.people]
+
+    assert standing(single) == standing(report)
+    # one message: how its own deliveries stand, with the reason of a failed one
+    assert [(p.email, p.delivery, p.error) for p in single.people if p.error] == [
+        ("person1@example.org", "failed", "SMTP 550: mailbox unavailable")]

@@ -42,6 +42,7 @@ from console.report.model import (
     ReportScope,
 )
 from console.services import broadcasts, incident_live, live
+from console.services.live import PersonDelivery
 from console.storage import Database
 from console.textsafe import TextSink
 from console.vocabulary import PersonStatus
@@ -174,8 +175,11 @@ def _broadcast_rows(db: Database, broadcast_id: int, people: tuple[PersonRow, ..
         answered = r.answered_at is not None and bool(r.answer)
         if r.needs_help or p.help_open or (answered and r.answer in help_options):
             status = PersonStatus.NEEDS_HELP
-        else:
-            status = PersonStatus.SAFE if answered else PersonStatus.NO_ANSWER
+        elif answered:
+            status = PersonStatus.SAFE
+        else:  # as the picture has it: unreachable when none of their deliveries of it went out, nor can
+            status = (PersonStatus.UNREACHABLE if r.state in (PersonDelivery.FAILED, PersonDelivery.CANCELLED)
+                      else PersonStatus.NO_ANSWER)
         mine = p.broadcast_id == broadcast_id
         rows.append((dataclasses.replace(
             p, status=status, answer=r.answer or None, answered_at=r.answered_at,
