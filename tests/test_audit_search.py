@@ -12,7 +12,10 @@ import pytest
 from sqlalchemy import text
 
 from console import audit
+from console.audit.chain import CANON_JCS, CANON_LEGACY, canonical, details_text, entry_hash, now_text
+from console.audit.log import HEAD_SETTING
 from console.audit.search import AuditFilter, AuditRow, entries_for, search
+from console.audit.verify import verify
 from console.broadcast.dispatcher import DispatchConfig, Dispatcher
 from console.mailsink import MailSink
 from console.services import incidents
@@ -137,6 +140,35 @@ def test_numbers_match_whole_and_text_inside_strings_never_does(db_url: str) -> 
             conn.execute(text("UPDATE audit_log SET details = 'not json {' WHERE seq = 2"))
         assert matching(db, AuditFilter(broadcast_id=12)) == [6]
         assert matching(db, AuditFilter(person="t")) == [1, 2, 3, 4, 5, 6]
+    finally:
+        db.dispose()
+
+
+def test_entries_written_before_rfc8785_match_the_same_way(db_url: str) -> None:
+    """A database from before this version: its entries are in the legacy canonical form (canon 1)."""
+    db = open_database(db_url)
+    try:
+        with db.write() as session:
+            audit.append(session, "t", "x.new", "broadcast 3", {"ms": 532.0})
+        old = [("dispatcher", "delivery.sent", "delivery 9", {"broadcast": 3, "address": "Zoë@example.org",
+                                                               "ms": 532.0}),
+               ("zoë@example.org", "ack.answer", "broadcast 4", {"email": "zoë@example.org", "answer": "I'm safe"})]
+        with db.engine.begin() as conn:
+            prev = conn.execute(text("SELECT hash FROM audit_log WHERE seq = 1")).scalar_one()
+            for seq, (actor, action, subject, details) in enumerate(old, start=2):
+                stamp = now_text()
+                digest = entry_hash(prev, canonical(seq, stamp, actor, action, subject, details, CANON_LEGACY))
+                conn.execute(text("INSERT INTO audit_log (seq, time, actor, action, subject, details, prev_hash, "
+                                  "hash, canon) VALUES (:s, :t, :a, :c, :u, :d, :p, :h, 1)"),
+                             {"s": seq, "t": stamp, "a": actor, "c": action, "u": subject, "p": prev, "h": digest,
+                              "d": details_text(details, CANON_LEGACY)})
+                prev = digest
+            conn.execute(text("UPDATE settings SET value = :v WHERE key = :k"), {"v": f"3:{prev}", "k": HEAD_SETTING})
+        with db.read() as session:
+            assert verify(session).ok
+            rows = entries_for(session, AuditFilter(broadcast_id=3))
+        assert [(r.seq, r.canon) for r in rows] == [(1, CANON_JCS), (2, CANON_LEGACY)]
+        assert matching(db, AuditFilter(person="zoë@example.org")) == [2, 3]  # "Zoë" in one: ASCII case folded
     finally:
         db.dispose()
 
