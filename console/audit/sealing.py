@@ -4,7 +4,11 @@ Before it signs, a seal checks the chain from the last checkpoint it made
 (whose entry must still carry the sealed hash) to the head, and the head
 record; with no earlier checkpoint of this key, the whole chain. A rewrite
 made since the last checkpoint is thus refused here and named by
-`audit verify --checkpoints`. Sealing only reads the database: an auditor's
+`audit verify --checkpoints`. Entries before the last checkpoint are not
+re-read (a seal costs what came since, not the whole log): an edit there that
+recomputes the chain changes the sealed hash and is refused, one that does not
+breaks the chain where `audit verify` names it, and the new checkpoint still
+holds the true hash. Sealing only reads the database: an auditor's
 SELECT-only role can seal if it holds the signing key.
 
 The caller locks the checkpoint file (checkpoints.locked) before it opens the
