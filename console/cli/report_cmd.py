@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def report(args: argparse.Namespace) -> int:
-    from console.services.reports import ReportScope, format_for, write_report
+    from console.services.reports import ReportFormat, ReportScope, format_for, write_report
 
     if (args.broadcast_id is None) == (args.incident is None):
         raise UserError("report: give either BROADCAST_ID or --incident ID (one of them)")
@@ -56,6 +56,6 @@ def report(args: argparse.Namespace) -> int:
                     if cp.found else None})
         return 0
     what = f"incident {subject}" if scope is ReportScope.INCIDENT else f"message {subject}"
-    print(f"{fmt.value} report of {what} ({len(done.people)} people, {len(done.audit)} audit entries) written to "
-          f"{for_terminal(str(out))}")
+    held = f"{len(done.people)} people" + (f", {len(done.audit)} audit entries" if fmt is ReportFormat.PDF else "")
+    print(f"{fmt.value} report of {what} ({held}) written to {for_terminal(str(out))}")
     return 0

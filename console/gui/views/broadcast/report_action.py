@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QPushButton, QWidget
 
 from console.gui.tasks import TaskRunner, describe
 from console.services import reports
-from console.services.reports import Report, ReportFormat, ReportScope
+from console.services.reports import Report, ReportFormat, ReportScope, ReportTargetError
 from console.storage import Database
 
 FILTERS = {ReportFormat.PDF: "PDF report (*.pdf)", ReportFormat.CSV: "People table, CSV (*.csv)",
@@ -82,12 +82,17 @@ class ReportAction(QObject):
                 path=str(path), people=len(report.people), entries=len(report.audit)))
             self.written.emit(report)
 
+        def job() -> Report:
+            try:
+                return reports.write_report(db, scope, subject, path, fmt, actor)
+            except OSError as exc:  # the folder chosen: words for a person, not a logged traceback
+                raise ReportTargetError(f"{path}: {exc.strerror or exc}") from None
+
         def failed(exc: Exception) -> None:
             self._idle()
-            words = f"{path}: {exc.strerror or exc}" if isinstance(exc, OSError) else describe(exc)
-            self.failed.emit(self.tr("Report not written: {why}").format(why=words))
+            self.failed.emit(self.tr("Report not written: {why}").format(why=describe(exc)))
 
-        self.tasks.run(lambda: reports.write_report(db, scope, subject, path, fmt, actor), finished, failed)
+        self.tasks.run(job, finished, failed)
 
     def _idle(self) -> None:
         self.busy = False
