@@ -81,7 +81,7 @@ def test_every_bad_row_is_reported_and_nothing_written(cli: CliRunner, db_url: s
     assert "Traceback" not in out.stderr
     assert contacts(cli, db_url) == []
     verify = cli("audit", "verify", db=db_url)
-    assert verify.stdout.strip() == "OK: 0 entries"
+    assert verify.stdout.splitlines()[0] == "OK: 0 entries"
 
 
 def test_undecodable_bytes_are_reported_by_line(cli: CliRunner, db_url: str, tmp_path: Path) -> None:
@@ -118,7 +118,7 @@ def test_control_characters_are_refused_by_row_and_nothing_written(cli: CliRunne
     ]
     assert "\x1b" not in out.stderr and "Traceback" not in out.stderr
     assert contacts(cli, db_url) == []
-    assert cli("audit", "verify", db=db_url).stdout.strip() == "OK: 0 entries"
+    assert cli("audit", "verify", db=db_url).stdout.splitlines()[0] == "OK: 0 entries"
 
 
 def test_formula_and_bidi_names_are_kept_and_line_breaks_folded(cli: CliRunner, sqlite_url: str,

@@ -33,8 +33,18 @@ CANON_NAMES = {CANON_LEGACY: "legacy-1", CANON_JCS: "rfc8785"}
 
 def canonical(seq: int, time: str, actor: str, action: str, subject: str, details: Any,
               canon: int = CANON_JCS) -> str:
+    if canon == CANON_JCS:
+        return _jcs_entry(seq, time, actor, action, subject, canonical_json(details))
     entry = {"seq": seq, "time": time, "actor": actor, "action": action, "subject": subject, "details": details}
-    return canonical_json(entry) if canon == CANON_JCS else _legacy(entry)
+    return _legacy(entry)
+
+
+def _jcs_entry(seq: int, time: str, actor: str, action: str, subject: str, details_jcs: str) -> str:
+    """RFC 8785 of the entry around details already in RFC 8785: the member names are ASCII, so
+    their order is fixed (action, actor, details, seq, subject, time), and the details are
+    canonicalised once for both the hash and the stored text."""
+    return (f'{{"action":{canonical_json(action)},"actor":{canonical_json(actor)},"details":{details_jcs},'
+            f'"seq":{canonical_json(seq)},"subject":{canonical_json(subject)},"time":{canonical_json(time)}}}')
 
 
 def entry_hash(prev_hash: str, canonical_json: str) -> str:
@@ -71,9 +81,9 @@ def chain_rows(seq: int, prev_hash: str, entries: Sequence[Entry], time: str | N
     for actor, action, subject, details in entries:
         seq += 1
         stamp = time or now_text()
-        digest = entry_hash(prev_hash, canonical(seq, stamp, actor, action, subject, details))
+        stored = details_text(details)
+        digest = entry_hash(prev_hash, _jcs_entry(seq, stamp, actor, action, subject, stored))
         rows.append({"seq": seq, "time": stamp, "actor": actor, "action": action, "subject": subject,
-                     "details": details_text(details), "prev_hash": prev_hash, "hash": digest,
-                     "canon": CANON_JCS})
+                     "details": stored, "prev_hash": prev_hash, "hash": digest, "canon": CANON_JCS})
         prev_hash = digest
     return rows

@@ -33,7 +33,7 @@ from console.audit.chain import now_text
 from console.audit.checkpoints import Checkpoint, LockedFile
 from console.audit.log import HEAD_SETTING, log_id
 from console.audit.signing import SigningKey
-from console.audit.verify import _entry_problem, _head_problem, verify
+from console.audit.verify import entry_problem, head_problem, verify
 from console.errors import Failure, UserError
 from console.models import AuditEntry, Setting
 
@@ -116,15 +116,15 @@ def _checked_head(session: Session, baseline: Checkpoint | None) -> tuple[int, s
                           "names what changed)")
     prev, expected = first.hash, first.seq + 1
     for entry in it:
-        problem = _entry_problem(entry, expected, prev)
+        problem = entry_problem(entry, expected, prev)
         if problem is not None:
             seq = expected if entry.seq > expected else entry.seq
             raise SealRefused(f"the audit chain is broken, not sealing it: BAD: seq {seq}: {problem}")
         prev, expected = entry.hash, expected + 1
     count = expected - 1
-    head_problem = _head_problem(session.get(Setting, HEAD_SETTING), count, prev)
-    if head_problem is not None:
-        raise SealRefused(f"the audit chain is broken, not sealing it: BAD: seq {head_problem[0]}: {head_problem[1]}")
+    at_head = head_problem(session.get(Setting, HEAD_SETTING), count, prev)
+    if at_head is not None:
+        raise SealRefused(f"the audit chain is broken, not sealing it: BAD: seq {at_head[0]}: {at_head[1]}")
     return count, prev
 
 

@@ -50,20 +50,21 @@ def verify(session: Session) -> VerifyResult:
     prev = GENESIS
     rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=2000)).scalars()
     for entry in rows:
-        problem = _entry_problem(entry, expected_seq, prev)
+        problem = entry_problem(entry, expected_seq, prev)
         if problem is not None:
             seq = expected_seq if entry.seq > expected_seq else entry.seq
             return _bad(seq, problem, expected_seq - 1, prev)
         prev = entry.hash
         expected_seq += 1
     count = expected_seq - 1
-    head_problem = _head_problem(session.get(Setting, HEAD_SETTING), count, prev)
-    if head_problem is not None:
-        return _bad(head_problem[0], head_problem[1], count, prev)
+    at_head = head_problem(session.get(Setting, HEAD_SETTING), count, prev)
+    if at_head is not None:
+        return _bad(at_head[0], at_head[1], count, prev)
     return VerifyResult(ok=True, entries=count, head_seq=count, head_hash=prev)
 
 
-def _entry_problem(entry: AuditEntry, expected_seq: int, prev: str) -> str | None:
+def entry_problem(entry: AuditEntry, expected_seq: int, prev: str) -> str | None:
+    """Why `entry` does not continue a chain at (`expected_seq`, `prev`), or None (sealing checks a stretch)."""
     if entry.seq != expected_seq:
         if entry.seq > expected_seq:
             return f"entry missing (next entry found is seq {entry.seq}): deleted"
@@ -92,7 +93,7 @@ def _entry_problem(entry: AuditEntry, expected_seq: int, prev: str) -> str | Non
     return None
 
 
-def _head_problem(head: Setting | None, count: int, last_hash: str) -> tuple[int, str] | None:
+def head_problem(head: Setting | None, count: int, last_hash: str) -> tuple[int, str] | None:
     """(seq, problem) when the head record and the chain disagree."""
     if head is None:
         return (1, "the head record of the log is missing") if count else None
