@@ -162,19 +162,28 @@ def test_audit_csv_export_bytes(cli: CliRunner, db_url: str, tmp_path: Path) -> 
     out = cli("audit", "export", "--format", "csv", "--out", str(target), db=db_url)
     assert out.returncode == 0, out.stderr
     data = target.read_bytes()
-    header = b'"seq","time","actor","action","subject","details","prev_hash","hash"'
+    header = b'"seq","time","actor","action","subject","details","prev_hash","hash","canon"'
     assert data.startswith(b"\xef\xbb\xbf" + header + b"\r\n")
     assert data.endswith(b"\r\n") and b"\n" not in data.replace(b"\r\n", b"")
-    line = data.split(b"\r\n")[1]
+    assert data.split(b"\r\n")[1].startswith(b'"#proof","')  # the export's own proof comes first
+    line = data.split(b"\r\n")[2]
     assert line.startswith(b'"1","') and b'","\'=evil()","contacts.import","' in line  # actor neutralised
     assert b'"{""created"":[""=cmd@example.org""' in line  # details: JSON in quotes, quotes doubled
-    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))[1:]
     assert [restore_cell(r["actor"]) for r in rows] == ["=evil()"]
 
     piped = subprocess.run([sys.executable, "-m", "console", "--db", db_url, "audit", "export", "--format", "csv"],
                            check=False, capture_output=True, env=_env(), stdin=subprocess.DEVNULL, timeout=120)
     assert piped.returncode == 0, piped.stderr
-    assert piped.stdout == data  # standard output gets the same bytes as --out
+    # standard output gets the same bytes as --out, but for the time of export in the proof row
+    assert _without_export_time(piped.stdout) == _without_export_time(data)
+
+
+def _without_export_time(data: bytes) -> bytes:
+    lines = data.split(b"\r\n")
+    proof = next(csv.reader([lines[1].decode("utf-8")]))
+    lines[1] = lines[1].replace(proof[1].encode(), b"T").replace(json.loads(proof[5])["exported_at"].encode(), b"T")
+    return b"\r\n".join(lines)
 
 
 def _env() -> dict[str, str]:

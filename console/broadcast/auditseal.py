@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,6 +120,50 @@ def seal_quietly(db: Database, why: str, *, daily: bool = False) -> SealReport |
     if report.checkpoint is not None:
         log.info("sealed the audit log at seq %d (%s) into %s", report.checkpoint.seq, why, report.path)
     return report
+
+
+class Sealer:
+    """A dispatcher's sealing thread: seals after finished broadcasts and, when due, daily.
+
+    `request` queues a reason and wakes it (the recorder calls it from its own
+    thread); every `poll` seconds without a request it looks whether the daily
+    seal is due. `finish` makes any seal still requested, then ends the thread.
+    """
+
+    def __init__(self, db: Database, poll: float) -> None:
+        self.db = db
+        self.poll = poll
+        self._reasons: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="dispatch-sealer", daemon=True)
+
+    def start(self) -> Sealer:
+        self._thread.start()
+        return self
+
+    def request(self, why: str) -> None:
+        self._reasons.put(why)
+        self._wake.set()
+
+    def finish(self, timeout: float) -> None:
+        self._closing.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            woken = self._wake.wait(self.poll)
+            self._wake.clear()
+            reasons = []
+            while not self._reasons.empty():
+                reasons.append(self._reasons.get())
+            if reasons:
+                seal_quietly(self.db, "; ".join(reasons))
+            elif not woken:
+                seal_quietly(self.db, "daily", daily=True)
+            if self._closing.is_set() and self._reasons.empty():
+                return
 
 
 def due(path: Path, every: dt.timedelta, now: dt.datetime | None = None) -> bool:

@@ -23,7 +23,9 @@ abandoned and go back to pending too; neither counts as an attempt.
 Follow-through (scheduled sends, automatic reminders, escalation) is console.broadcast.schedule:
 the claimer runs its `run_due` every `due_poll` seconds, with the dispatcher's clock.
 
-Audit seals (console.broadcast.auditseal): a sealer thread signs a checkpoint of the audit log
+Claimed deliveries become jobs (URL opened, message rendered) in console.broadcast.jobs.
+
+Audit seals (console.broadcast.auditseal.Sealer): a sealer thread signs a checkpoint of the audit log
 after broadcasts finish and once a day while the dispatcher runs (only when the log grew); a
 seal still pending when the dispatcher stops is made before `stop` returns.
 
@@ -43,25 +45,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from channels import (
-    ChannelError,
-    Deliverer,
-    DeliveryStatus,
-    Outgoing,
-    ServiceLimits,
-    fill_address,
-    notify_type_for,
-    service_limits,
-)
+from channels import Deliverer, DeliveryStatus
 from console import settings
-from console.broadcast import auditseal, escalation, outbox, schedule
+from console.broadcast import auditseal, outbox, schedule
 from console.broadcast.errors import SenderCrashed, SendInterrupted
-from console.broadcast.messages import MessageCache, MessageSpec
-from console.broadcast.outbox import Claimed, Outcome
+from console.broadcast.jobs import Job, JobMaker
+from console.broadcast.outbox import Outcome
 from console.broadcast.ratelimit import RateLimits
 from console.broadcast.retry import RetryPolicy
 from console.broadcast.senders import RemoteDeliverer, SenderProcesses
-from console.models import Broadcast, Channel, GroupLink, Recipient, utcnow
+from console.models import utcnow
 from console.storage import Database
 
 log = logging.getLogger("console.broadcast.dispatcher")
@@ -93,33 +86,6 @@ class DispatchConfig:
         return replace(base, **overrides)
 
 
-@dataclass(frozen=True)
-class _Route:
-    """A channel as the senders need it: its secret URL opened once per dispatcher."""
-
-    kind: str
-    url: str
-    rate: float | None
-    limits: ServiceLimits | None
-
-
-@dataclass
-class _Job:
-    claimed: Claimed
-    outgoing: Outgoing | None
-    error: str | None = None
-    permanent: bool = False
-
-
-@dataclass
-class _Context:
-    """Per-claim read-only data: settings and the broadcasts of the batch."""
-
-    org_name: str
-    public_url: str
-    broadcasts: dict[int, Broadcast] = field(default_factory=dict)
-
-
 class Dispatcher:
     def __init__(
         self, db: Database, config: DispatchConfig | None = None, *,
@@ -136,23 +102,21 @@ class Dispatcher:
         self.on_finished = on_finished
         # Claim only a little ahead of the senders: rows held in memory here are rows
         # another dispatcher process cannot take.
-        self._jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=max(16, self.config.workers * 8))
+        self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=max(16, self.config.workers * 8))
         self._results: queue.Queue[Outcome | None] = queue.Queue()
         self._stop = threading.Event()
         self._abandon = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._limits = RateLimits()
-        self._routes: dict[int, _Route] = {}
-        self._messages = MessageCache()
+        self._maker: JobMaker | None = None
         self._senders: SenderProcesses | None = None
-        self._seal_reasons: queue.SimpleQueue[str] = queue.SimpleQueue()
-        self._seal_wake = threading.Event()
+        self._sealer: auditseal.Sealer | None = None
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> Dispatcher:
         """Recover abandoned sends, then start the threads."""
-        self._box = self.db.secrets  # checks the key in its own transaction, before any other opens
+        self._maker = JobMaker(self.db.secrets)  # checks the key in its own transaction, before any other opens
         with self.db.write() as session:
             requeued = outbox.recover(session.connection(), self.me, self.config.lease_seconds)
         if requeued:
@@ -165,7 +129,7 @@ class Dispatcher:
             self._spawn(f"sender-{i}", self._send_loop, i)
         self._spawn("recorder", self._record_loop)
         if self.config.seal:
-            self._spawn("sealer", self._seal_loop)
+            self._sealer = auditseal.Sealer(self.db, self.config.seal_poll).start()
         return self
 
     def _spawn(self, name: str, target: Callable[..., None], *args: object) -> None:
@@ -205,12 +169,11 @@ class Dispatcher:
             t.join(timeout)
         self._results.put(None)
         for t in rest:
-            if t.name != "dispatch-sealer":
-                t.join(timeout)
-        self._seal_wake.set()  # the recorder is done: the sealer makes any pending seal, then ends
-        for t in rest:
             t.join(timeout)
         self._threads = []
+        if self._sealer is not None:  # the recorder is done: the sealer makes any pending seal, then ends
+            self._sealer.finish(timeout)
+            self._sealer = None
         if self._senders is not None:
             self._senders.close()
             self._senders = None
@@ -294,62 +257,11 @@ class Dispatcher:
             claimed = outbox.claim(session.connection(), self.me, min(room, self.config.batch), self.clock())
             if not claimed:
                 return 0
-            jobs = self._prepare(session, claimed)
+            assert self._maker is not None  # made by start()
+            jobs = self._maker.prepare(session, claimed)
         for job in jobs:
             self._jobs.put(job)
         return len(jobs)
-
-    def _prepare(self, session, claimed: list[Claimed]) -> list[_Job]:  # type: ignore[no-untyped-def]
-        values = settings.get_all(session)
-        ctx = _Context(org_name=values["org.name"], public_url=values["ack.public_url"])
-        box = self._box
-        for bid in {c.broadcast_id for c in claimed} - ctx.broadcasts.keys():
-            b = session.get(Broadcast, bid)
-            if b is not None:
-                ctx.broadcasts[bid] = b
-        for cid in {c.channel_id for c in claimed} - self._routes.keys():
-            ch = session.get(Channel, cid)
-            if ch is not None:
-                self._routes[cid] = _route(ch, box.open(ch.url_sealed))
-        tokens = _tokens(session, claimed)
-        jobs = []
-        for c in claimed:
-            try:
-                if c.recipient_id is None and c.group_link_id is None:  # an escalation to a manager
-                    jobs.append(_Job(c, self._escalation(session, ctx, c)))
-                    continue
-                jobs.append(_Job(c, self._outgoing(ctx, c, box.open(tokens[c]) if c in tokens else None)))
-            except ChannelError as exc:  # its channel or address cannot be used: no retry will fix that
-                log.warning("cannot prepare delivery %d: %s", c.id, exc)
-                jobs.append(_Job(c, None, f"cannot prepare the message: {exc}", permanent=True))
-            except Exception as exc:  # a broken row must not stop the others
-                log.exception("cannot prepare delivery %d", c.id)
-                jobs.append(_Job(c, None, f"cannot prepare the message: {exc}"))
-        return jobs
-
-    def _outgoing(self, ctx: _Context, c: Claimed, token: str | None) -> Outgoing:
-        b = ctx.broadcasts[c.broadcast_id]
-        route = self._routes[c.channel_id]
-        if token is None:
-            raise ValueError("the delivery has no link token")
-        spec = MessageSpec(
-            broadcast_id=b.id, channel_kind=route.kind, title=b.title, body=b.body, severity=b.severity,
-            exercise=b.exercise, options=tuple(b.options), org_name=ctx.org_name, public_url=ctx.public_url,
-            group_post=c.group_link_id is not None, reminder=c.reminder, limits=route.limits,
-        )
-        address = c.address if route.kind != "group" else None  # None: the channel's own URL, no address
-        return Outgoing(url=fill_address(route.url, address) if address is not None else route.url, kind=route.kind,
-                        rendered=self._messages.message(spec, token), notify_type=notify_type_for(b.severity),
-                        address=address)
-
-    def _escalation(self, session, ctx: _Context, c: Claimed) -> Outgoing:  # type: ignore[no-untyped-def]
-        route, b = self._routes[c.channel_id], ctx.broadcasts[c.broadcast_id]
-        if c.address is None:
-            raise ValueError("the escalation has no address")
-        rendered = escalation.message(session, c.broadcast_id, c.address, kind=route.kind, org_name=ctx.org_name,
-                                      limits=route.limits)
-        return Outgoing(url=fill_address(route.url, c.address), kind=route.kind, rendered=rendered,
-                        notify_type=notify_type_for(b.severity), address=c.address)
 
     # -- senders ----------------------------------------------------------------------
     def _send_loop(self, index: int) -> None:
@@ -371,7 +283,7 @@ class Dispatcher:
             if self._stop.is_set():  # taken from the queue as the dispatcher stops: leave it for later
                 self._results.put(outbox.interrupted(job.claimed, "the dispatcher stopped before sending it"))
                 continue
-            rate = self._routes[job.claimed.channel_id].rate
+            rate = self._maker.routes[job.claimed.channel_id].rate if self._maker is not None else None
             if rate:
                 self._limits.acquire(job.claimed.channel_id, rate)
             try:
@@ -429,54 +341,7 @@ class Dispatcher:
             return  # rows stay 'sending'; their lease brings them back (at-least-once)
         if self.on_recorded:
             self.on_recorded(judged)
-        if finished and self.config.seal:
-            self._seal_reasons.put("broadcast " + ", ".join(map(str, finished)) + " finished")
-            self._seal_wake.set()
+        if finished and self._sealer is not None:
+            self._sealer.request("broadcast " + ", ".join(map(str, finished)) + " finished")
         if finished and self.on_finished:
             self.on_finished(finished)
-
-    # -- audit seals ------------------------------------------------------------------
-    def _seal_loop(self) -> None:
-        """Seal after finished broadcasts (woken by the recorder) and, when due, daily."""
-        while True:
-            woken = self._seal_wake.wait(self.config.seal_poll)
-            self._seal_wake.clear()
-            reasons = []
-            while not self._seal_reasons.empty():
-                reasons.append(self._seal_reasons.get())
-            if reasons:
-                auditseal.seal_quietly(self.db, "; ".join(reasons))
-            elif not woken:
-                auditseal.seal_quietly(self.db, "daily", daily=True)
-            if self._stop.is_set() and not any(t.is_alive() for t in self._threads
-                                               if t.name == "dispatch-recorder"):
-                if not self._seal_reasons.empty():
-                    self._seal_wake.set()
-                    continue
-                return
-
-
-def _route(channel: Channel, url: str) -> _Route:
-    try:
-        limits: ServiceLimits | None = service_limits(url, channel.kind)
-    except Exception:  # noqa: BLE001 - limits are a refinement: an unreadable one must not stop delivery
-        log.warning("cannot read the service limits of channel %s", channel.name)
-        limits = None
-    return _Route(channel.kind, url, channel.rate_per_sec, limits)
-
-
-def _tokens(session, claimed: list[Claimed]) -> dict[Claimed, bytes]:  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
-
-    rids = {c.recipient_id for c in claimed if c.recipient_id}
-    gids = {c.group_link_id for c in claimed if c.group_link_id}
-    sealed_r = dict(session.execute(select(Recipient.id, Recipient.token_sealed)
-                                    .where(Recipient.id.in_(rids))).all()) if rids else {}
-    sealed_g = dict(session.execute(select(GroupLink.id, GroupLink.token_sealed)
-                                    .where(GroupLink.id.in_(gids))).all()) if gids else {}
-    out = {}
-    for c in claimed:
-        sealed = sealed_r.get(c.recipient_id) if c.recipient_id else sealed_g.get(c.group_link_id)
-        if sealed is not None:
-            out[c] = sealed
-    return out

@@ -16,11 +16,9 @@ from PySide6.QtCore import QElapsedTimer, QItemSelectionModel, QModelIndex, Qt, 
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -36,6 +34,7 @@ from console.gui.readonly import mark_writes
 from console.gui.tasks import TaskRunner
 from console.gui.views.broadcast.actions import BroadcastActions
 from console.gui.views.broadcast.chart import AnswersChart
+from console.gui.views.broadcast.counts import CountsPanel
 from console.gui.views.broadcast.dialogs import ask_follow_up, ask_yes_no
 from console.gui.views.broadcast.incident_panel import IncidentPanel, ask_reason
 from console.gui.views.broadcast.live import LiveQuery
@@ -138,28 +137,9 @@ class BroadcastsView(QWidget):
         self.error_label.setObjectName("errorLabel")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
-        self.bars: dict[str, QProgressBar] = {}
-        grid = QGridLayout()
-        # Every bar counts people (a person sent two messages counts once); messages_label counts messages.
-        labels = (("delivered", self.tr("Reached"), self.tr("%v of %m people reached")),
-                  ("failed", self.tr("Failed"), self.tr("%v of %m people failed")),
-                  ("pending", self.tr("Pending"), self.tr("%v of %m people pending")),
-                  ("answered", self.tr("Answered"), self.tr("%v of %m people answered")))
-        for row, (key, text, fmt) in enumerate(labels):
-            bar = QProgressBar()
-            bar.setObjectName(f"{key}Bar")
-            bar.setFormat(fmt)
-            bar.setRange(0, 1)
-            bar.setValue(0)
-            self.bars[key] = bar
-            grid.addWidget(QLabel(text), row, 0)
-            grid.addWidget(bar, row, 1)
-        self.people_label = QLabel()
-        self.people_label.setObjectName("peopleCounts")
-        self.messages_label = QLabel()
-        self.messages_label.setObjectName("messageCounts")
-        self.answers_label = QLabel()
-        self.answers_label.setWordWrap(True)
+        self.counts = CountsPanel()
+        self.bars, self.people_label = self.counts.bars, self.counts.people_label
+        self.messages_label, self.answers_label = self.counts.messages_label, self.counts.answers_label
         self.chart = AnswersChart()
 
         self.recipients = RecipientsModel(self)
@@ -218,10 +198,7 @@ class BroadcastsView(QWidget):
         box = QVBoxLayout(detail)
         box.addWidget(self.heading)
         box.addWidget(self.error_label)
-        box.addWidget(self.people_label)
-        box.addLayout(grid)
-        box.addWidget(self.messages_label)
-        box.addWidget(self.answers_label)
+        box.addWidget(self.counts)
         box.addWidget(self.chart, 2)
         box.addLayout(filters)
         box.addWidget(self.table, 3)
@@ -386,55 +363,21 @@ class BroadcastsView(QWidget):
     # -- showing --------------------------------------------------------------------------
     def _show_status(self) -> None:
         st = self.status
+        self.counts.show_status(st)
         if st is None:
             self.heading.setText(self.tr("Select a broadcast") if self.broadcast_id is None else self.tr("Loading…"))
-            for bar in self.bars.values():
-                self._set_bar(bar, 0, 1)
-            self.answers_label.clear()
-            self.people_label.clear()
-            self.messages_label.clear()
             self.shown_label.clear()
             self._update_buttons()
             return
         drill = self.tr("[EXERCISE] ") if st.exercise else ""
         self.heading.setText(self.tr("<b>{drill}{title}</b> — {kind}, {severity}, {state}").format(
             drill=drill, title=st.title.replace("<", "&lt;"), kind=st.kind, severity=st.severity, state=st.state))
-        people = st.people
-        self._set_bar(self.bars["delivered"], people.reached, people.total)
-        self._set_bar(self.bars["failed"], people.failed, people.total)
-        self._set_bar(self.bars["pending"], people.pending, people.total)
-        self._set_bar(self.bars["answered"], st.acknowledged, st.recipients)
-        self.people_label.setText(
-            self.tr("{n} people: all {n} reached").format(n=people.total) if not people.not_reached else
-            self.tr("{n} people: {reached} reached, {rest} not reached yet").format(
-                n=people.total, reached=people.reached, rest=people.not_reached))
-        self.messages_label.setText(
-            self.tr("{m} messages: {sent} sent, {failed} failed, {pending} pending").format(
-                m=st.messages, sent=st.sent, failed=st.failed, pending=st.pending)
-            + (self.tr(", {c} cancelled").format(c=st.cancelled) if st.cancelled else ""))
-        parts = [f"{answer}: {count}" for answer, count in st.answers.items()]
-        if st.unreachable:
-            parts.append(self.tr("unreachable: {n}").format(n=st.unreachable))
-        self.answers_label.setText("   ".join(parts))
         self._count_shown()
         self._update_buttons()
 
     def _count_shown(self) -> None:
         self.shown_label.setText(self.tr("{shown} of {total} people shown").format(
             shown=self.proxy.rowCount(), total=self.recipients.rowCount()))
-
-    @staticmethod
-    def _set_bar(bar: QProgressBar, value: int, maximum: int) -> None:
-        if bar.maximum() == max(maximum, 1) and bar.value() == value:
-            return
-        # QProgressBar.setValue repaints at once, which paints the whole window's pending
-        # updates (the recipients table too) there and then; let the event loop paint once.
-        bar.setUpdatesEnabled(False)
-        try:
-            bar.setRange(0, max(maximum, 1))
-            bar.setValue(value)
-        finally:
-            bar.setUpdatesEnabled(True)
 
     def _update_buttons(self) -> None:
         st = self.status
