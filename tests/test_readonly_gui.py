@@ -103,8 +103,7 @@ def test_the_same_walk_finds_the_write_controls_of_a_writable_console(
     url, _path, incident_id, broadcast_id = seeded
     db = open_database(url)
     try:
-        with open_window(qtbot, db, prefs) as (window, services):
-            services.stop()  # the test needs the buttons, not the services
+        with open_window(qtbot, db, prefs, embedded=False) as (window, _services):  # the buttons, not the services
             seen = walk(qtbot, window, incident_id, broadcast_id)
             assert window.findChild(QLabel, BADGE_NAME) is None
             texts = {where: " ".join(live) for where, live in seen.items()}

@@ -32,9 +32,11 @@ WRITE_WORDS = re.compile(
 
 
 @contextmanager
-def open_window(qtbot: QtBot, db: Database, prefs: Preferences) -> Iterator[tuple[MainWindow, Services]]:
-    """The whole console on `db`, asked to start its embedded services; its work waited for at the end."""
-    window, services = build(db, ACTOR, embedded_services=True, prefs=prefs)
+def open_window(qtbot: QtBot, db: Database, prefs: Preferences,
+                embedded: bool = True) -> Iterator[tuple[MainWindow, Services]]:
+    """The whole console on `db`, asked to start its embedded services (unless not `embedded`); its work
+    waited for at the end."""
+    window, services = build(db, ACTOR, embedded_services=embedded, prefs=prefs)
     qtbot.addWidget(window)
     window.resize(1400, 900)
     with qtbot.waitExposed(window):
