@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +21,7 @@ from console.gui.prefs import Preferences
 from console.gui.readonly import BADGE_NAME, edits, writes
 from console.gui.services import OFF
 from console.storage import open_database
-from tests.conftest import REPO_ROOT
+from tests.helpers.appprocess import run_until_signalled
 from tests.helpers.auditdata import dump, populate
 from tests.helpers.gui import isolate_qsettings
 from tests.helpers.readonly import open_window, walk
@@ -121,38 +118,14 @@ def test_the_same_walk_finds_the_write_controls_of_a_writable_console(
         db.dispose()
 
 
-def _catches_sigterm(pid: int) -> bool:
-    """Whether process `pid` handles SIGTERM yet: the app installs its handler once the window is built."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("SigCgt:"):
-            return bool(int(line.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
-    return False
-
-
 @pytest.mark.parametrize("how", [["--read-only"], ["gui", "--read-only"], ["gui"]],
                          ids=["flag", "gui-flag", "env"])
 def test_the_command_opens_the_console_read_only(seeded: tuple[str, Path, int, int], how: list[str]) -> None:
     """`crisis-console --read-only` (or env CRISIS_CONSOLE_READ_ONLY=1) starts, quits cleanly, writes nothing."""
     url, path, _incident, _broadcast = seeded
     before = dump(path)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p))
-    if how == ["gui"]:
-        env["CRISIS_CONSOLE_READ_ONLY"] = "1"
-    proc = subprocess.Popen([sys.executable, "-m", "console", "--db", url, *how], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120  # a generous bound on start-up, not a measurement
-        while not _catches_sigterm(proc.pid):
-            assert proc.poll() is None, f"the app ended early: {proc.communicate()}"
-            assert time.monotonic() < deadline, "the app never came up"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
+    env = dict(os.environ, CRISIS_CONSOLE_READ_ONLY="1") if how == ["gui"] else None
+    status, out, err = run_until_signalled(["--db", url, *how], signal.SIGTERM, env)
+    assert status == 0, err
     assert "Traceback" not in out + err
     assert dump(path) == before
