@@ -72,3 +72,11 @@ def test_the_desktop_imports_no_plugin_or_server_before_its_first_window() -> No
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+def test_the_broadcasts_page_loads_no_pdf_library() -> None:
+    """ReportLab loads when a PDF report is written, not when the page offering "Report…" is made."""
+    code = "import sys\nimport console.gui.views.broadcast.dashboard\nprint('reportlab' in sys.modules)\n"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
+    assert (out.returncode, out.stdout.strip()) == (0, "False"), out.stderr
