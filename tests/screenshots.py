@@ -77,16 +77,21 @@ def isolate(folder: Path, display: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    return on_xvfb(__doc__ or "", ":99", "crisis-shots-", lambda shooter, _workdir: shooter.run())
+
+
+def on_xvfb(doc: str, display: str, prefix: str, shoot: Callable[[Shooter, Path], int]) -> int:
+    """Parse --out/--display, start Xvfb, isolate a work folder, run `shoot`; the script's exit status."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "resources" / "screenshots")
-    parser.add_argument("--display", default=":99")
+    parser.add_argument("--display", default=display)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    workdir = Path(tempfile.mkdtemp(prefix="crisis-shots-"))
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     server = start_xvfb(args.display)
     try:
         isolate(workdir, args.display)
-        return Shooter(workdir, args.out).run()
+        return shoot(Shooter(workdir, args.out), workdir)
     finally:
         server.terminate()
         server.wait(10)

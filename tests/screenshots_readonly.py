@@ -11,33 +11,17 @@ directory: no sending or editing controls, the "read-only" badge in the status b
 
 from __future__ import annotations
 
-import argparse
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "resources" / "screenshots")
-    parser.add_argument("--display", default=":98")
-    args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from tests.screenshots import Shooter, isolate, start_xvfb
+    from tests.screenshots import on_xvfb
 
-    workdir = Path(tempfile.mkdtemp(prefix="crisis-shots-ro-"))
-    server = start_xvfb(args.display)
-    try:
-        isolate(workdir, args.display)
-        shooter = Shooter(workdir, args.out)
-        return shoot(shooter, workdir)
-    finally:
-        server.terminate()
-        server.wait(10)
-        shutil.rmtree(workdir, ignore_errors=True)
+    return on_xvfb(__doc__ or "", ":98", "crisis-shots-ro-", shoot)
 
 
 def fill(path: Path) -> tuple[int, int, str]:
